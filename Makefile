@@ -1,0 +1,37 @@
+# One Makefile for people and CI. `make run` and `make test` do all set-up themselves.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run once check test lint typecheck bench bench-peers clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/aggregator run -c config.yaml
+
+once: $(STAMP)
+	$(BIN)/aggregator once -c config.yaml
+
+check: $(STAMP)
+	$(BIN)/aggregator check -c config.yaml
+
+lint: $(STAMP)
+	$(BIN)/ruff check aggregator tests bench
+	$(BIN)/ruff format --check aggregator tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy aggregator
+
+test: $(STAMP) lint typecheck
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) data feeds/*.xml .mypy_cache .ruff_cache .pytest_cache

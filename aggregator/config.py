@@ -1,0 +1,315 @@
+"""Configuration: YAML → validated, frozen objects. Reads one file; knows nothing of stages.
+
+Every problem is reported with the key path it concerns (`sources[2].topics[0]: unknown
+topic 'wrld'`), all problems at once. Relative paths (storage, output dir, local
+sources) are resolved against the config file's directory, so the daemon behaves the
+same whatever its working directory.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    field_validator,
+)
+
+from .errors import ConfigError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB)\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 1024, "kib": 1024, "mb": 1024**2, "mib": 1024**2}
+_SIZE_UNITS |= {"gb": 1024**3, "gib": 1024**3}
+TOPIC_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def parse_duration(value: object) -> float:
+    """`500ms`, `20s`, `30m`, `2h`, `1d` → seconds. Bare numbers are refused: the unit
+    is what makes a config readable."""
+    if isinstance(value, str) and (match := _DURATION.match(value)):
+        seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+        if seconds > 0:
+            return seconds
+        raise ValueError(f"duration must be positive, got {value!r}")
+    raise ValueError(f"invalid duration {value!r}: write it like 500ms, 20s, 30m, 2h or 1d")
+
+
+def parse_size(value: object) -> int:
+    """`512KB`, `10MB` → bytes (binary multiples: 1KB = 1024 bytes)."""
+    if isinstance(value, str) and (match := _SIZE.match(value)):
+        size = int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+        if size > 0:
+            return size
+        raise ValueError(f"size must be positive, got {value!r}")
+    raise ValueError(f"invalid size {value!r}: write it like 512KB or 10MB")
+
+
+def compile_regex(value: object) -> re.Pattern[str]:
+    if isinstance(value, re.Pattern):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"expected a regular expression as a string, got {value!r}")
+    try:
+        return re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+Size = Annotated[int, BeforeValidator(parse_size)]
+Regex = Annotated[
+    re.Pattern[str],
+    BeforeValidator(compile_regex),
+    PlainSerializer(lambda p: p.pattern, return_type=str),
+]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+
+class Rules(_Frozen):
+    """Operator cleaning rules; global ones apply to every source, before its own."""
+
+    drop_blocks: tuple[Regex, ...] = ()  # a leaf block whose text matches (re.search) is removed
+    title_strip: tuple[Regex, ...] = ()  # every match is removed from the title
+
+    def __add__(self, other: Rules) -> Rules:
+        return Rules(
+            drop_blocks=self.drop_blocks + other.drop_blocks,
+            title_strip=self.title_strip + other.title_strip,
+        )
+
+
+class Topic(_Frozen):
+    title: str = Field(min_length=1)
+    description: str | None = None
+
+
+class Source(_Frozen):
+    url: str
+    topics: tuple[str, ...] = Field(min_length=1)
+    name: str | None = None
+    interval: Duration | None = None
+    rules: Rules = Rules()
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, url: str) -> str:
+        return check_source_url(url)
+
+    @property
+    def is_local(self) -> bool:
+        return not self.url.startswith(("http://", "https://"))
+
+
+class Output(_Frozen):
+    dir: Path = Path("feeds")
+    base_url: str = "http://127.0.0.1:8080/"
+    entries: int = Field(default=50, ge=1, le=10_000)
+    author: str = Field(default="aggregator", min_length=1)
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"must be an absolute http(s) URL, got {url!r}")
+        return url if url.endswith("/") else url + "/"
+
+
+class Poll(_Frozen):
+    interval: Duration = 1800.0
+    timeout: Duration = 20.0  # total deadline for one fetch, body included
+    connect_timeout: Duration = 10.0
+    max_bytes: Size = 10 * 1024 * 1024  # applied after decompression
+    workers: int = Field(default=16, ge=1, le=256)
+    per_host: int = Field(default=2, ge=1, le=64)
+    host_spacing: Duration | None = 1.0
+    max_redirects: int = Field(default=10, ge=0, le=30)
+
+    @field_validator("host_spacing", mode="before")
+    @classmethod
+    def _spacing_may_be_zero(cls, value: object) -> object:
+        return None if value in (0, "0", "0s", "0ms") else value
+
+
+class Server(_Frozen):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class Config(_Frozen):
+    storage: str = "sqlite:///data/aggregator.db"
+    output: Output = Output()
+    topics: dict[str, Topic] = Field(default_factory=dict)
+    sources: tuple[Source, ...] = ()
+    poll: Poll = Poll()
+    server: Server = Server()
+    rules: Rules = Rules()
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @property
+    def output_dir(self) -> Path:
+        return _resolve(self.base_dir, self.output.dir)
+
+    @property
+    def storage_url(self) -> str:
+        """The SQLAlchemy URL with a relative SQLite path made absolute."""
+        prefix = "sqlite:///"
+        if self.storage.startswith(prefix) and not self.storage.startswith(prefix + "/"):
+            path = self.storage[len(prefix) :]
+            if path and path != ":memory:":
+                return prefix + str(_resolve(self.base_dir, Path(path)))
+        return self.storage
+
+    def source_location(self, source: Source) -> str:
+        """The URL or absolute file path to fetch for a source."""
+        if not source.is_local:
+            return source.url
+        path = source.url.removeprefix("file://")
+        return str(_resolve(self.base_dir, Path(path)))
+
+    def interval_of(self, source: Source) -> float:
+        return source.interval if source.interval is not None else self.poll.interval
+
+    def rules_of(self, source: Source) -> Rules:
+        return self.rules + source.rules
+
+    def self_url(self, topic_id: str) -> str:
+        return f"{self.output.base_url}feeds/{topic_id}.xml"
+
+
+def _resolve(base: Path, path: Path) -> Path:
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def check_source_url(url: str) -> str:
+    if not isinstance(url, str) or not url.strip():
+        raise ValueError("must be an http(s) URL or a local file path")
+    url = url.strip()
+    if "://" in url:
+        parts = urlsplit(url)
+        if parts.scheme == "file":
+            if not parts.path:
+                raise ValueError(f"file URL without a path: {url!r}")
+            return url
+        if parts.scheme not in ("http", "https"):
+            raise ValueError(f"unsupported scheme {parts.scheme!r} in {url!r}: use http(s)")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValueError(f"invalid port in {url!r}") from None
+        if not parts.hostname or port == 0:
+            raise ValueError(f"URL without a host: {url!r}")
+        return url
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:(?![\\/])", url):
+        raise ValueError(f"not a URL or a path: {url!r}")
+    return url
+
+
+def format_loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    msg = str(error.get("msg", "invalid value"))
+    return msg.removeprefix("Value error, ")
+
+
+def _cross_checks(config: Config) -> list[str]:
+    problems = []
+    for topic_id in config.topics:
+        if not TOPIC_ID.match(topic_id):
+            problems.append(
+                f"topics.{topic_id}: invalid topic id {topic_id!r}: use lower-case letters, "
+                "digits, '-' and '_' (it names the feed file)"
+            )
+    seen: dict[str, int] = {}
+    for i, source in enumerate(config.sources):
+        for j, topic in enumerate(source.topics):
+            if topic not in config.topics:
+                problems.append(f"sources[{i}].topics[{j}]: unknown topic {topic!r}")
+        if source.url in seen:
+            problems.append(f"sources[{i}].url: duplicate of sources[{seen[source.url]}].url")
+        seen.setdefault(source.url, i)
+    return problems
+
+
+def parse_config(data: object, base_dir: Path = Path(".")) -> Config:
+    """Validate a mapping (as loaded from YAML) into a frozen Config, or raise ConfigError."""
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"(top level): expected a mapping of keys, got {type(data).__name__}")
+    if "base_dir" in data:
+        raise ConfigError("base_dir: unknown key")
+    try:
+        config = Config.model_validate({**data, "base_dir": base_dir.resolve()})
+    except ValidationError as exc:
+        raise ConfigError(
+            [f"{format_loc(tuple(e['loc']))}: {_message(e)}" for e in exc.errors()]
+        ) from None
+    if problems := _cross_checks(config):
+        raise ConfigError(problems)
+    return config
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML silently keeps the last of two equal keys; an operator never means that."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    keys: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in keys:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        keys.add(key)
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
+)
+
+
+def load_config(path: Path | str) -> Config:
+    """Read and validate a config file; every failure is a ConfigError naming the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: config is not UTF-8: {exc}") from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    return parse_config(data, path.parent)

@@ -1,0 +1,103 @@
+"""URL normalisation shared by parse (entry keys), clean (links) and dedupe. Pure; no IO.
+
+`strip_tracking` removes only what is known to be tracking noise and leaves the URL
+otherwise as published; `canonical_url` goes further for identity comparisons
+(lower-case scheme and host, default port and fragment dropped).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+# Query parameters that only track the reader: never part of what a URL names.
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "twclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "_hsenc",
+        "_hsmi",
+        "mkt_tok",
+        "oly_anon_id",
+        "oly_enc_id",
+        "vero_id",
+        "rb_clickid",
+        "s_cid",
+        "ref_src",
+        "cmpid",
+        "__s",
+    }
+)
+TRACKING_PREFIXES = ("utm_", "ga_", "pk_", "mtm_", "hsa_")
+SAFE_SCHEMES = ("http", "https")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def is_tracking_param(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
+
+
+def strip_tracking(url: str) -> str:
+    """Drop tracking query parameters; anything else is kept byte for byte."""
+    if "?" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if not parts.query:
+        return url
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs if not is_tracking_param(k)]
+    if len(kept) == len(pairs):
+        return url
+    return urlunsplit(parts._replace(query=urlencode(kept, doseq=True)))
+
+
+def is_safe_link(url: str | None) -> bool:
+    """An absolute http(s) URL with a host: the only links we republish."""
+    if not url:
+        return False
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return parts.scheme.lower() in SAFE_SCHEMES and bool(parts.hostname)
+
+
+def canonical_url(url: str) -> str:
+    """The identity form of a URL: tracking stripped, scheme and host lower-cased,
+    default port and fragment dropped, an empty path written as `/`.
+
+    Non-http(s) strings are returned stripped but otherwise unchanged.
+    """
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url
+    scheme = parts.scheme.lower()
+    if scheme not in SAFE_SCHEMES or not parts.hostname:
+        return url
+    host = parts.hostname.lower()
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        host = f"{host}:{port}"
+    if parts.username or parts.password:
+        userinfo = parts.username or ""
+        if parts.password:
+            userinfo += f":{parts.password}"
+        host = f"{userinfo}@{host}"
+    query = urlsplit(strip_tracking(url)).query
+    return urlunsplit((scheme, host, parts.path or "/", query, ""))
