@@ -139,6 +139,7 @@ class Poll(_Frozen):
     per_host: int = Field(default=2, ge=1, le=64)
     host_spacing: Duration | None = 1.0
     max_redirects: int = Field(default=10, ge=0, le=30)
+    processes: int | None = Field(default=None, ge=0, le=64)  # parser processes; None = cores
 
     @field_validator("host_spacing", mode="before")
     @classmethod

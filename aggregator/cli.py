@@ -1,0 +1,100 @@
+"""Command line: parses arguments, maps errors to exit codes. No logic of its own.
+
+Exit codes: 0 success; 1 a runtime failure (store, publish); 2 an invalid config or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import __version__
+from .config import Config, load_config
+from .errors import AggregatorError, ConfigError
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aggregator", description="Poll feeds, clean and deduplicate, republish per topic."
+    )
+    parser.add_argument("--version", action="version", version=f"aggregator {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, help_text in (
+        ("check", "validate the config; exit 0, or 2 with messages"),
+        ("once", "poll every source once, publish, exit"),
+        ("run", "run the daemon: scheduler and HTTP server"),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument(
+            "-c", "--config", type=Path, default=Path("config.yaml"), help="default: ./config.yaml"
+        )
+        command.add_argument("-v", "--verbose", action="store_true", help="log every poll")
+    return parser
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def cmd_check(config: Config) -> int:
+    print(
+        f"ok: {len(config.sources)} sources, {len(config.topics)} topics; "
+        f"feeds in {config.output_dir}"
+    )
+    return EXIT_OK
+
+
+def cmd_once(config: Config) -> int:
+    from .app import open_app
+
+    now = datetime.now(UTC)
+    with open_app(config, now) as app:
+
+        def show(result: object) -> None:
+            print(result.line(), flush=True)  # type: ignore[attr-defined]
+
+        app.pipeline.poll(app.store.sources(), now, on_result=show)
+        app.pipeline.publish(datetime.now(UTC))
+    return EXIT_OK
+
+
+def cmd_run(config_path: Path, config: Config) -> int:
+    from .daemon import Daemon
+
+    return Daemon(config_path, config).run()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _setup_logging(args.verbose or args.command == "run")
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"config error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        if args.command == "check":
+            return cmd_check(config)
+        if args.command == "once":
+            return cmd_once(config)
+        return cmd_run(args.config, config)
+    except AggregatorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,306 @@
+"""Sequences the stages: fetch → parse → clean → dedupe/store, then publish dirty topics.
+
+The only module that calls more than one stage. Fetches run in a thread pool (IO
+bound); parsing and cleaning run in a process pool (CPU bound, and feedparser is
+pure Python) fed through a bounded number of pending bodies; every store write
+happens on the calling thread, so the store has one writer. One source's failure
+never stops a poll: every source ends as a `PollResult`.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import as_completed
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import __version__
+from .clean import clean_entry
+from .config import Config, Rules, Source
+from .dedupe import content_hash
+from .errors import AggregatorError, FetchError, ParseError, PublishError
+from .fetch import Fetcher
+from .models import CleanFeed, FetchResult, PollResult, SourceRow, TopicFeed
+from .parse import parse_feed
+from .publish import render_topic, write_if_changed
+from .schedule import next_poll
+from .store import Store
+
+log = logging.getLogger("aggregator")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def parse_and_clean(body: bytes, url: str, headers: Mapping[str, str], rules: Rules) -> CleanFeed:
+    """Parse a fetched body and clean every entry; runs in a worker process.
+
+    Raises ParseError for a body that is not a usable feed.
+    """
+    feed = parse_feed(body, url=url, headers=headers)
+    entries = []
+    for parsed in feed.entries:
+        entry = clean_entry(parsed, rules)
+        entries.append(replace(entry, content_hash=content_hash(entry.title, entry.text)))
+    return CleanFeed(
+        title=feed.title,
+        link=feed.link,
+        subtitle=feed.subtitle,
+        entries=tuple(entries),
+        warning=feed.warning,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Fetched:
+    """A fetch thread's outcome: an error, a body-less result, or a parse in flight."""
+
+    source: SourceRow
+    started: float
+    error: FetchError | None = None
+    result: FetchResult | None = None
+    parsing: Future[CleanFeed] | None = None
+
+
+def _process_pool(processes: int) -> Executor:
+    # forkserver, not fork: the daemon has threads (scheduler, server, fetchers) and
+    # forking a threaded process can copy a held lock into the child.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["aggregator.pipeline"])
+    return ProcessPoolExecutor(max_workers=processes, mp_context=context)
+
+
+class Pipeline:
+    """Polls sources and publishes topics for one config, store and fetcher."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        fetcher: Fetcher,
+        *,
+        processes: int | None = None,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.fetcher = fetcher
+        self.rand = rand
+        self._sources = {s.url: s for s in config.sources}
+        count = config.poll.processes if processes is None else processes
+        self._processes = (os.cpu_count() or 1) if count is None else count
+        self._pool: Executor | None = None
+        self._pool_lock = threading.Lock()
+
+    # --- lifecycle ------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _parser(self, jobs: int) -> Executor:
+        """A process pool when there is enough work to pay for it, else this thread."""
+        if self._processes <= 0 or jobs < 2:
+            return _InlineExecutor()
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = _process_pool(self._processes)
+            return self._pool
+
+    # --- polling --------------------------------------------------------------
+
+    def poll(
+        self,
+        sources: Sequence[SourceRow],
+        now: datetime,
+        *,
+        tokens: Mapping[int, str] | None = None,
+        on_result: Callable[[PollResult], None] | None = None,
+    ) -> list[PollResult]:
+        """Poll each source once; returns one PollResult per source, in completion order.
+
+        `tokens` maps source id → lease token for sources claimed through the store.
+        """
+        parser = self._parser(len(sources))
+        # Bound the bodies waiting for a parser: fetch threads block instead of
+        # piling up megabytes of feeds in memory when parsing is the bottleneck.
+        pending = threading.BoundedSemaphore(max(2, 2 * self._processes))
+        results: list[PollResult] = []
+        workers = max(1, min(self.config.poll.workers, len(sources)))
+        with ThreadPoolExecutor(workers, thread_name_prefix="fetch") as threads:
+            futures = [threads.submit(self._fetch, s, parser, pending) for s in sources]
+            for future in as_completed(futures):
+                fetched = future.result()
+                token = (tokens or {}).get(fetched.source.id)
+                result = self._finish(fetched, now, token)
+                log.info(_log_line(result))
+                results.append(result)
+                if on_result is not None:
+                    on_result(result)
+        return results
+
+    def _fetch(
+        self, source: SourceRow, parser: Executor, pending: threading.BoundedSemaphore
+    ) -> _Fetched:
+        started = time.monotonic()
+        config_source = self._sources.get(source.url)
+        location = self.config.source_location(config_source) if config_source else source.url
+        try:
+            result = self.fetcher.fetch(location, source.validators)
+        except FetchError as exc:
+            return _Fetched(source, started, error=exc)
+        if result.status != "ok" or result.body is None:
+            return _Fetched(source, started, result=result)
+        rules = self.config.rules_of(config_source) if config_source else self.config.rules
+        pending.acquire()
+        try:
+            parsing = parser.submit(
+                parse_and_clean, result.body, result.final_url, dict(result.headers), rules
+            )
+        except BaseException:
+            pending.release()
+            raise
+        parsing.add_done_callback(lambda _: pending.release())
+        return _Fetched(source, started, result=result, parsing=parsing)
+
+    def _finish(self, fetched: _Fetched, now: datetime, token: str | None) -> PollResult:
+        source = fetched.source
+        try:
+            result = self._save(fetched, now, token)
+        except ParseError as exc:
+            result = self._save_error(source, str(exc), None, now, token)
+        except AggregatorError as exc:  # a store error for one source must not stop the rest
+            log.error("source=%s status=error error=%s", source.url, exc)
+            result = PollResult(source.url, "error", error=str(exc))
+        elapsed = int((time.monotonic() - fetched.started) * 1000)
+        return replace(result, elapsed_ms=elapsed)
+
+    def _save(self, fetched: _Fetched, now: datetime, token: str | None) -> PollResult:
+        source = fetched.source
+        if fetched.error is not None:
+            error = fetched.error
+            return self._save_error(source, error.reason, error.http_status, now, token)
+        assert fetched.result is not None
+        result = fetched.result
+        next_at = next_poll(self._interval(source), 0, now, self.rand())
+        if fetched.parsing is None:
+            self.store.save_not_modified(
+                source.id,
+                token=token,
+                validators=result.validators,
+                http_status=result.http_status,
+                now=now,
+                next_poll_at=next_at,
+            )
+            return PollResult(source.url, "not_modified")
+        feed = fetched.parsing.result()
+        new, updated, duplicates = self.store.save_poll(
+            source.id,
+            token=token,
+            feed=feed,
+            validators=result.validators,
+            http_status=result.http_status,
+            now=now,
+            next_poll_at=next_at,
+        )
+        return PollResult(source.url, "ok", new, updated, duplicates, warning=feed.warning)
+
+    def _save_error(
+        self, source: SourceRow, reason: str, http_status: int | None, now: datetime, token: str | None
+    ) -> PollResult:
+        next_at = next_poll(self._interval(source), source.error_count + 1, now, self.rand())
+        self.store.save_error(
+            source.id, token=token, error=reason, http_status=http_status, now=now,
+            next_poll_at=next_at,
+        )
+        return PollResult(source.url, "error", error=reason)
+
+    def _interval(self, source: SourceRow) -> float:
+        config_source = self._sources.get(source.url)
+        if config_source is None:
+            return self.config.poll.interval
+        return self.config.interval_of(config_source)
+
+    # --- publishing -----------------------------------------------------------
+
+    def publish(self, now: datetime) -> list[Path]:
+        """Render every dirty topic, and any topic whose file is missing; returns the
+        files actually (re)written. A topic that fails to publish stays dirty."""
+        written = []
+        dirty = dict(self.store.dirty_topics())
+        for topic_id in self.config.topics:
+            path = self.config.output_dir / f"{topic_id}.xml"
+            if topic_id not in dirty and path.exists():
+                continue
+            try:
+                if self._publish_topic(topic_id, path):
+                    written.append(path)
+            except PublishError as exc:
+                log.error("topic=%s status=error error=%s", topic_id, exc)
+                continue
+            if topic_id in dirty:
+                self.store.mark_published(topic_id, dirty[topic_id], now)
+        return written
+
+    def topic_feed(self, topic_id: str) -> TopicFeed:
+        topic = self.config.topics[topic_id]
+        entries = tuple(self.store.topic_entries(topic_id, self.config.output.entries))
+        updated = max((e.updated for e in entries), default=EPOCH)
+        return TopicFeed(
+            topic_id=topic_id,
+            title=topic.title,
+            subtitle=topic.description,
+            self_url=self.config.self_url(topic_id),
+            updated=updated,
+            entries=entries,
+        )
+
+    def _publish_topic(self, topic_id: str, path: Path) -> bool:
+        data = render_topic(
+            self.topic_feed(topic_id), author=self.config.output.author,
+            generator_version=__version__,
+        )
+        changed = write_if_changed(path, data)
+        log.info("topic=%s status=%s entries_bytes=%d", topic_id,
+                 "written" if changed else "unchanged", len(data))
+        return changed
+
+
+class _InlineExecutor(Executor):
+    """Runs a job in the calling thread: for one or two sources a process pool's start-up
+    costs more than it saves."""
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+        future: Future[object] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # handed to the caller through the future
+            future.set_exception(exc)
+        return future
+
+
+def _log_line(result: PollResult) -> str:
+    line = (
+        f"source={result.url} status={result.status} new={result.new} "
+        f"updated={result.updated} dup={result.duplicates} ms={result.elapsed_ms}"
+    )
+    if result.error:
+        line += f" error={result.error!r}"
+    if result.warning:
+        line += f" warning={result.warning!r}"
+    return line
+

@@ -1,0 +1,182 @@
+"""Config validation: every problem names its key path; every key is documented."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from aggregator.config import Config, ConfigError, Rules, load_config, parse_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def base(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "topics": {"world": {"title": "World"}, "tech": {"title": "Tech"}},
+        "sources": [
+            {"url": "https://a.example/feed.xml", "topics": ["world"]},
+            {"url": "http://b.example:8080/rss", "topics": ["world", "tech"]},
+            {"url": "examples/local.xml", "topics": ["tech"]},
+        ],
+    }
+    data.update(overrides)
+    return data
+
+
+def with_source(index: int, **changes: Any) -> dict[str, Any]:
+    data = base()
+    data["sources"][index] = {**data["sources"][index], **changes}
+    return data
+
+
+INVALID = {
+    "unknown topic reference": (
+        with_source(2, topics=["wrld"]),
+        "sources[2].topics[0]: unknown topic 'wrld'",
+    ),
+    "unknown top-level key": (base(colour="blue"), "colour: unknown key"),
+    "unknown source key": (with_source(0, intervall="1h"), "sources[0].intervall: unknown key"),
+    "bad scheme": (with_source(1, url="ftp://b.example/rss"), "sources[1].url: unsupported scheme"),
+    "URL without host": (with_source(0, url="https:///feed"), "sources[0].url: URL without a host"),
+    "bad port": (with_source(0, url="http://a.example:99999/"), "sources[0].url: invalid port"),
+    "missing topics": (
+        {"topics": {"w": {"title": "W"}}, "sources": [{"url": "https://a.example/"}]},
+        "sources[0].topics: required key is missing",
+    ),
+    "empty topics": (with_source(0, topics=[]), "sources[0].topics:"),
+    "bad duration unit": (with_source(0, interval="30x"), "sources[0].interval: invalid duration"),
+    "bare number duration": (base(poll={"interval": 30}), "poll.interval: invalid duration"),
+    "negative duration": (base(poll={"timeout": "-5s"}), "poll.timeout: invalid duration"),
+    "bad size": (base(poll={"max_bytes": "ten megabytes"}), "poll.max_bytes: invalid size"),
+    "bad regex in source rules": (
+        with_source(0, rules={"drop_blocks": ["(unclosed"]}),
+        "sources[0].rules.drop_blocks[0]: invalid regular expression '(unclosed'",
+    ),
+    "bad global title regex": (
+        base(rules={"title_strip": ["ok", "[z-a]"]}),
+        "rules.title_strip[1]: invalid regular expression",
+    ),
+    "workers out of range": (base(poll={"workers": 0}), "poll.workers:"),
+    "bad base_url": (base(output={"base_url": "feeds.example.org"}), "output.base_url:"),
+    "topic without title": (base(topics={"world": {}}), "topics.world.title: required key"),
+    "bad topic id": (
+        {"topics": {"World News": {"title": "W"}}, "sources": []},
+        "topics.World News: invalid topic id",
+    ),
+    "duplicate source": (
+        with_source(1, url="https://a.example/feed.xml", topics=["world"]),
+        "sources[1].url: duplicate of sources[0].url",
+    ),
+    "not a mapping": (["sources"], "(top level): expected a mapping"),
+}
+
+
+@pytest.mark.parametrize("data, expected", INVALID.values(), ids=INVALID.keys())
+def test_invalid_config_names_the_key(data: Any, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, Path("/srv/agg"))
+    assert any(p.startswith(expected) for p in info.value.problems), info.value.problems
+
+
+def test_all_problems_reported_at_once() -> None:
+    data = with_source(0, interval="soon", bogus=1)
+    with pytest.raises(ConfigError) as info:
+        parse_config(data)
+    assert len(info.value.problems) == 2
+
+
+VALID = {
+    "durations": ({"interval": "500ms", "timeout": "2h"}, "interval", 0.5),
+    "days": ({"interval": "1d"}, "interval", 86400.0),
+    "size MB": ({"max_bytes": "10MB"}, "max_bytes", 10 * 1024 * 1024),
+    "size KB": ({"max_bytes": "512KB"}, "max_bytes", 512 * 1024),
+    "spacing off": ({"host_spacing": "0s"}, "host_spacing", None),
+}
+
+
+@pytest.mark.parametrize("poll, field, value", VALID.values(), ids=VALID.keys())
+def test_valid_values(poll: dict[str, Any], field: str, value: object) -> None:
+    config = parse_config(base(poll=poll))
+    assert getattr(config.poll, field) == value
+
+
+def test_defaults_and_resolution() -> None:
+    config = parse_config(base(storage="sqlite:///data/x.db"), Path("/srv/agg"))
+    assert config.poll.interval == 1800.0 and config.poll.per_host == 2
+    assert config.poll.max_bytes == 10 * 1024 * 1024
+    assert config.output_dir == Path("/srv/agg/feeds")
+    assert config.storage_url == "sqlite:////srv/agg/data/x.db"
+    assert config.source_location(config.sources[2]) == "/srv/agg/examples/local.xml"
+    assert config.source_location(config.sources[0]) == "https://a.example/feed.xml"
+    assert config.self_url("world") == "http://127.0.0.1:8080/feeds/world.xml"
+
+
+def test_config_is_frozen() -> None:
+    config = parse_config(base())
+    with pytest.raises(ValueError):
+        config.poll.workers = 3  # type: ignore[misc]
+
+
+def test_rules_are_compiled_and_combined() -> None:
+    config = parse_config(
+        with_source(0, rules={"title_strip": [r"^Site: "]}) | {"rules": {"drop_blocks": ["^Ad$"]}}
+    )
+    rules = config.rules_of(config.sources[0])
+    assert isinstance(rules, Rules)
+    assert [p.pattern for p in rules.drop_blocks] == ["^Ad$"]
+    assert rules.title_strip[0].sub("", "Site: Title") == "Title"
+
+
+def test_load_config_reports_yaml_errors(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("topics: {world: {title: W}\nsources: [\n")
+    with pytest.raises(ConfigError, match="invalid YAML"):
+        load_config(path)
+
+
+def test_duplicate_yaml_keys_are_errors(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("topics:\n  world: {title: A}\n  world: {title: B}\n")
+    with pytest.raises(ConfigError, match="duplicate key 'world'"):
+        load_config(path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read config"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_bundled_config_is_valid() -> None:
+    config = load_config(ROOT / "config.yaml")
+    assert config.sources and config.topics
+    for source in config.sources:
+        assert Path(config.source_location(source)).is_file()
+
+
+def _keys(model: type[BaseModel], prefix: str) -> list[str]:
+    keys = []
+    for name, field in model.model_fields.items():
+        if field.exclude:
+            continue
+        key = f"{prefix}{name}"
+        keys.append(key)
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            keys += _keys(annotation, key + ".")
+    return keys
+
+
+def test_every_key_is_documented() -> None:
+    from aggregator.config import Source, Topic
+
+    doc = (ROOT / "docs" / "configuration.md").read_text()
+    documented = set(re.findall(r"^\| `([^`]+)` \|", doc, flags=re.MULTILINE))
+    keys = _keys(Config, "") + _keys(Topic, "topics.<id>.") + _keys(Source, "sources[].")
+    # A source's own rules take the same keys as the global `rules`.
+    keys = [k.replace("sources[].rules.", "rules.") for k in keys]
+    missing = [k for k in keys if k not in documented]
+    assert not missing, f"undocumented config keys: {missing}"
