@@ -1,0 +1,111 @@
+"""Plain-text fields of the clean stage: HTML to text, titles, authors, categories.
+
+No HTML output and no URLs here (`html.py`, `__init__.py`). Titles and author names
+are plain text because many feed readers render them as HTML.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Sequence
+
+from ..config import Rules
+from ..models import Removal
+from .html import TreePass, scrub, tree_text
+from .rules import TextRule, title_strip_rules
+
+UNTITLED = "(untitled)"
+TITLE_WORDS = 10  # words of the text that stand in for a missing title
+_MAX_PASSES = 8  # bounds the fixpoint loops below; real feeds need two or three
+_TAG_START = re.compile(r"<[a-zA-Z!/?]")  # where an HTML parser sees markup
+
+
+def html_to_text(fragment: str) -> str:
+    """Plain text of an HTML fragment: one line per block, whitespace collapsed.
+
+    Scripts, styles, form controls and hidden elements contribute no text.
+    """
+    if not fragment or fragment.isspace():
+        return ""
+    tree = TreePass(None)
+    root = tree.parse(fragment)
+    tree.run(root)
+    return tree_text(root, tree)
+
+
+def plain_text(value: str) -> str:
+    """One line of text: markup removed, entities decoded, whitespace collapsed.
+
+    Repeated until nothing changes: feeds double-escape titles (`&amp;amp;`), and a
+    cleaned value must read the same when cleaned again. The price is that a literal
+    `<b>` in a title is taken for markup.
+    """
+    text = " ".join(scrub(value).split())
+    for _ in range(_MAX_PASSES):
+        if _TAG_START.search(text):
+            again = " ".join(html_to_text(text).split())
+        elif "&" in text:  # entities only: no need to build a tree
+            again = " ".join(html.unescape(text).split())
+        else:
+            break
+        if again == text:
+            break
+        text = again
+    return text
+
+
+def clean_title(title: str, rules: Rules, text: str = "") -> str:
+    """The title to publish: plain text without the operator's `title_strip` matches.
+
+    Never empty: an empty source title becomes the first words of `text`, else
+    "(untitled)"; if the rules strip everything, the title before stripping is kept.
+    """
+    return strip_title(title, title_strip_rules(rules), text)[0]
+
+
+def strip_title(
+    title: str, strip_rules: Sequence[TextRule], text: str
+) -> tuple[str, tuple[Removal, ...]]:
+    """`clean_title`, with the removals its rules made."""
+    plain = plain_text(title) or fallback_title(text)
+    removals: list[Removal] = []
+    stripped = plain
+    for _ in range(_MAX_PASSES):  # until stable, so a second clean strips nothing more
+        before = stripped
+        for rule in strip_rules:
+            stripped = _cut(stripped, rule, removals)
+        if stripped == before:
+            break
+    if not stripped:  # the rules ate the whole title: an operator's mistake, not our output
+        return plain, ()
+    return stripped, tuple(removals)
+
+
+def fallback_title(text: str) -> str:
+    """The first words of `text`, as plain text (a `<x>` in it would read as markup)."""
+    words = text.split()
+    title = plain_text(" ".join(words[:TITLE_WORDS]))
+    if not title:
+        return UNTITLED
+    return title + "…" if len(words) > TITLE_WORDS else title
+
+
+def plain_or_none(value: str | None) -> str | None:
+    text = plain_text(value) if value else ""
+    return text or None
+
+
+def plain_categories(values: Iterable[str]) -> tuple[str, ...]:
+    """Plain text, without empties or repeats, in the source's order."""
+    return tuple(dict.fromkeys(text for text in map(plain_text, values) if text))
+
+
+def _cut(text: str, rule: TextRule, removals: list[Removal]) -> str:
+    def record(match: re.Match[str]) -> str:
+        found = match.group()
+        if found:
+            removals.append(Removal(rule.id, found))
+        return ""
+
+    return " ".join(rule.pattern.sub(record, text).split())

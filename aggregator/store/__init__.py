@@ -1,0 +1,192 @@
+"""Store stage: the only code that touches the database (SQLAlchemy 2 Core, no ORM).
+
+It decides nothing about entries: what a poll changes is `dedupe.plan_poll`'s pure
+decision; the store reads its inputs and writes its outcome, one transaction per
+call. One code path serves SQLite (the embedded default: WAL, busy_timeout) and
+PostgreSQL, where several nodes share one database and claim due sources with leases
+(`SELECT … FOR UPDATE SKIP LOCKED`); a fencing token makes the store reject the
+writes of a node that lost its lease. Every datetime in and out is aware UTC.
+
+Modules: `schema` (tables), `database` (engine, pragmas, migrations), `sources`
+(config sync, leases), `polls` (saving polls), `reads` (publishing, provenance, checks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy import Connection, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..config import Config
+from ..errors import StoreError
+from ..models import CleanFeed, PublishedEntry, SourceRow, Validators
+from . import polls, reads
+from . import sources as source_queries
+from .database import migrate, open_engine, reason
+from .reads import Copy
+from .schema import metadata, sources, topics
+from .sources import Claim
+
+__all__ = ["Claim", "Copy", "Store", "metadata"]
+
+
+class Store:
+    """The database. Each public method is one transaction; database errors come out
+    as StoreError saying what we were doing. Opening creates and migrates the schema."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = open_engine(url)
+        try:
+            migrate(self.engine)
+        except StoreError:
+            self.engine.dispose()
+            raise
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _begin(self, doing: str) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"{doing}: {reason(exc)}") from exc
+
+    # --- sources ---------------------------------------------------------------------
+
+    def sync_sources(self, config: Config, now: datetime) -> None:
+        """Make topics and sources match the config. New or changed topics, and the
+        topics of a renamed source, become dirty; new sources are due `now`; sources
+        gone from the config are disabled (their entries kept, and still published);
+        a source that comes back is re-enabled and due `now`."""
+        with self._begin("syncing sources and topics from the config") as conn:
+            dirty = source_queries.sync_topics(conn, config, now)
+            dirty |= source_queries.sync_sources(conn, config, now)
+            source_queries.bump(conn, dirty)
+
+    def sources(self, enabled_only: bool = True) -> list[SourceRow]:
+        """Sources in config order, with their fetch state."""
+        query = source_queries.source_query().order_by(sources.c.position, sources.c.id)
+        if enabled_only:
+            query = query.where(sources.c.enabled)
+        with self._begin("listing sources") as conn:
+            return [source_queries.source_row(r) for r in conn.execute(query)]
+
+    def source_by_url(self, url: str) -> SourceRow | None:
+        query = source_queries.source_query().where(sources.c.url == url)
+        with self._begin(f"reading source {url}") as conn:
+            row = conn.execute(query).first()
+        return None if row is None else source_queries.source_row(row)
+
+    def claim_due(self, now: datetime, limit: int, lease_seconds: float) -> list[Claim]:
+        """Lease up to `limit` enabled sources that are due at `now` and not leased,
+        oldest due first, for `lease_seconds`. Rows another node has locked are skipped
+        (PostgreSQL); a conditional UPDATE drops any claim that lost a race."""
+        if limit <= 0:
+            return []
+        with self._begin("claiming due sources") as conn:
+            return source_queries.claim_due(conn, now, limit, lease_seconds)
+
+    # --- polls -----------------------------------------------------------------------
+
+    def save_poll(
+        self,
+        source_id: int,
+        *,
+        token: str | None,
+        feed: CleanFeed,
+        validators: Validators,
+        http_status: int | None,
+        now: datetime,
+        next_poll_at: datetime,
+        topics: Sequence[str] | None = None,
+    ) -> tuple[int, int, int]:
+        """Store a successful poll; returns (new, updated, duplicates), see `PollPlan`.
+
+        `topics` defaults to the source's topics in the store. With a `token` the write
+        is fenced: if the lease is no longer that token, StoreError and nothing written.
+        """
+        state = polls.ok_state(validators, http_status, now, next_poll_at)
+        with self._begin(f"saving a poll of source {source_id}") as conn:
+            # Fence first: the UPDATE also takes the write lock, so the reads are current.
+            polls.finish_lease(conn, source_id, token, state | {"warning": feed.warning})
+            source = polls.poll_source(conn, source_id)
+            plan = polls.plan(conn, source_id, source, feed, now, topics)
+            polls.write_plan(conn, source_id, plan)
+            dirty = set(plan.dirty_topics)
+            if polls.update_source_meta(conn, source_id, source, feed):
+                dirty.update(source.topics)  # the atom:source of its entries changes
+            source_queries.bump(conn, dirty)
+        return plan.counts
+
+    def save_not_modified(
+        self,
+        source_id: int,
+        *,
+        token: str | None,
+        validators: Validators,
+        http_status: int | None,
+        now: datetime,
+        next_poll_at: datetime,
+    ) -> None:
+        """Record a poll that found nothing new (a 304, or a byte-identical body)."""
+        state = polls.ok_state(validators, http_status, now, next_poll_at, "not_modified")
+        with self._begin(f"saving a not-modified poll of source {source_id}") as conn:
+            polls.finish_lease(conn, source_id, token, state)
+
+    def save_error(
+        self,
+        source_id: int,
+        *,
+        token: str | None,
+        error: str,
+        http_status: int | None,
+        now: datetime,
+        next_poll_at: datetime,
+    ) -> None:
+        """Record a failed poll: validators and entries kept, error_count + 1."""
+        state = polls.error_state(error, http_status, now, next_poll_at)
+        with self._begin(f"saving an error of source {source_id}") as conn:
+            polls.finish_lease(conn, source_id, token, state)
+
+    # --- publishing ------------------------------------------------------------------
+
+    def dirty_topics(self) -> list[tuple[str, int]]:
+        """(topic id, content_version) of every topic whose feed is out of date."""
+        query = select(topics.c.id, topics.c.content_version).order_by(topics.c.id)
+        query = query.where(topics.c.content_version > topics.c.published_version)
+        with self._begin("listing dirty topics") as conn:
+            return [(topic_id, version) for topic_id, version in conn.execute(query)]
+
+    def mark_published(self, topic_id: str, version: int, now: datetime) -> None:
+        """Record that `version` of a topic is published. Never lowers the published
+        version, so a change made while the feed was rendering keeps the topic dirty."""
+        newer = (topics.c.id == topic_id) & (topics.c.published_version < version)
+        with self._begin(f"marking topic {topic_id} published") as conn:
+            conn.execute(
+                update(topics).where(newer).values(published_version=version, published_at=now)
+            )
+
+    def topic_entries(self, topic_id: str, limit: int) -> list[PublishedEntry]:
+        """The newest `limit` canonical entries of a topic, by published date (newest
+        first), then output id; categories are the topic, then the entry's own."""
+        with self._begin(f"reading the entries of topic {topic_id}") as conn:
+            rows = conn.execute(reads.topic_query(topic_id, limit))
+            return [reads.published_entry(topic_id, r) for r in rows]
+
+    # --- inspection ------------------------------------------------------------------
+
+    def provenance(self, output_id: str) -> list[Copy]:
+        """Every copy of the story the entry `output_id` tells, in each topic it is in:
+        the published copy first, then its duplicates by first seen. [] if unknown."""
+        with self._begin(f"reading the provenance of {output_id}") as conn:
+            return reads.provenance(conn, output_id)
+
+    def integrity_check(self) -> list[str]:
+        """Problems found, [] when healthy: SQLite's own checks, then our invariants."""
+        with self._begin("checking integrity") as conn:
+            return reads.integrity_problems(conn)

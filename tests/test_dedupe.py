@@ -1,0 +1,314 @@
+"""Dedupe stage: pinned hashes and ids, normalisation properties, and the poll plan
+(pure: entries and stored state in, plan out)."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from aggregator.dedupe import (
+    EMPTY_HASH,
+    HASH_VERSION,
+    Canonical,
+    Demotion,
+    KnownEntry,
+    Placement,
+    PollInput,
+    advance,
+    content_hash,
+    entry_dates,
+    normalize_text,
+    output_id,
+    plan_poll,
+)
+from aggregator.models import CleanEntry
+
+NOW = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+EARLIER = NOW - timedelta(hours=1)
+URL = "https://news.example/feed.xml"
+
+
+def entry(key: str, body: str = "", **changes: Any) -> CleanEntry:
+    """A clean entry whose hash is derived from `body` (default: unique per key)."""
+    body = body or f"Story {key}"
+    value = CleanEntry(
+        key=key,
+        guid=key,
+        link=f"https://news.example/{key}",
+        title=body,
+        content=f"<p>{body}</p>",
+        summary="",
+        text=body,
+        author=None,
+        published=None,
+        updated=None,
+    )
+    value = replace(value, **changes)
+    return replace(value, content_hash=content_hash(value.title, value.text))
+
+
+def poll(*entries: CleanEntry, **changes: Any) -> PollInput:
+    base = PollInput(
+        source_url=URL,
+        position=1,
+        topics=("world",),
+        entries=entries,
+        known=(),
+        canonicals=(),
+        now=NOW,
+    )
+    return replace(base, **changes)
+
+
+# --- hashes and ids --------------------------------------------------------------
+
+
+def test_hash_version_and_pinned_digests() -> None:
+    # Changing normalize_text or content_hash must fail here until HASH_VERSION is bumped
+    # (and these digests re-pinned): stored hashes of the old version stop matching.
+    assert HASH_VERSION == 1
+    assert content_hash("", "") == "v1:7858ef011ea0bad1384868fba0c21fdc"
+    assert content_hash("Hello World", "The quick brown fox.") == (
+        "v1:73f2f7d9e92687cbebe52a5e2d352e9e"
+    )
+    assert content_hash("Élysée talks", "Ministers met in Paris on Monday.") == (
+        "v1:3f5cfae2a1719c8b1ba058efc83f4012"
+    )
+    assert content_hash("", "") == EMPTY_HASH
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        pytest.param("HELLO WORLD", "THE QUICK BROWN FOX.", id="upper-case"),
+        pytest.param("  Hello   World ", "The quick\n\tbrown  fox.", id="whitespace"),
+        pytest.param("Hello\u00a0World", "The quick\u2003brown fox.", id="unicode-spaces"),
+        pytest.param("Ｈｅｌｌｏ World", "The quick brown fox.", id="fullwidth-nfkc"),
+        pytest.param("Hello World", "The quick brown fox.\n", id="trailing-newline"),
+    ],
+)
+def test_hash_ignores_noise(title: str, text: str) -> None:
+    assert content_hash(title, text) == content_hash("Hello World", "The quick brown fox.")
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        pytest.param("Hello World", "The quick brown cat.", id="text-changed"),
+        pytest.param("Hello Word", "The quick brown fox.", id="title-changed"),
+        pytest.param("Hello World The quick", "brown fox.", id="title-text-boundary"),
+    ],
+)
+def test_hash_sees_real_changes(title: str, text: str) -> None:
+    assert content_hash(title, text) != content_hash("Hello World", "The quick brown fox.")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        pytest.param("  A  b\tC\n", "a b c", id="collapse-and-fold"),
+        pytest.param("Straße", "strasse", id="casefold-not-lower"),
+        pytest.param("ﬁne", "fine", id="ligature"),
+        pytest.param("ǰ", "ǰ", id="casefold-then-nfkc"),
+        pytest.param("", "", id="empty"),
+    ],
+)
+def test_normalize_text(raw: str, expected: str) -> None:
+    assert normalize_text(raw) == expected
+
+
+@given(st.text())
+def test_normalize_is_idempotent(text: str) -> None:
+    once = normalize_text(text)
+    assert normalize_text(once) == once
+
+
+WORDS = st.lists(st.text(st.characters(exclude_categories=["Z", "C"]), min_size=1), max_size=8)
+SPACES = st.text(st.sampled_from(" \t\n\r\u00a0\u2003\u3000"), min_size=1, max_size=3)
+
+
+@given(WORDS, st.data())
+def test_hash_ignores_spacing(words: list[str], data: st.DataObject) -> None:
+    spaced = data.draw(SPACES) + "".join(w + data.draw(SPACES) for w in words)
+    assert content_hash("Title", spaced) == content_hash("Title", " ".join(words))
+
+
+@given(st.text(string.printable), st.text(string.printable))
+def test_hash_ignores_ascii_case(title: str, text: str) -> None:
+    assert content_hash(title.upper(), text.lower()) == content_hash(title.lower(), text.upper())
+
+
+def test_output_id_is_pinned_and_per_identity() -> None:
+    oid = output_id(URL, "tag:news.example,2024:1")
+    assert oid == "urn:uuid:027c8537-6530-58d5-81c3-471d58b3cc40"
+    assert output_id(URL, "tag:news.example,2024:2") != oid
+    assert output_id("https://other.example/feed.xml", "tag:news.example,2024:1") != oid
+
+
+# --- dates -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("published", "updated", "expected"),
+    [
+        pytest.param(EARLIER, None, (EARLIER, EARLIER), id="published-only"),
+        pytest.param(None, EARLIER, (EARLIER, EARLIER), id="updated-only"),
+        pytest.param(None, None, (NOW, NOW), id="no-dates"),
+        pytest.param(EARLIER, NOW, (EARLIER, NOW), id="both"),
+        pytest.param(NOW, EARLIER, (NOW, NOW), id="updated-before-published"),
+    ],
+)
+def test_entry_dates(
+    published: datetime | None, updated: datetime | None, expected: tuple[datetime, datetime]
+) -> None:
+    assert entry_dates(entry("a", published=published, updated=updated), NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("stored", "source_updated", "expected"),
+    [
+        pytest.param(EARLIER, NOW - timedelta(minutes=5), NOW - timedelta(minutes=5),
+                     id="source-date-advanced"),
+        pytest.param(EARLIER, EARLIER, NOW, id="source-date-unchanged"),
+        pytest.param(EARLIER, None, NOW, id="no-source-date"),
+        pytest.param(NOW + timedelta(hours=1), None, NOW + timedelta(hours=1, seconds=1),
+                     id="stored-in-the-future"),
+    ],
+)  # fmt: skip
+def test_advance_always_moves_forward(
+    stored: datetime, source_updated: datetime | None, expected: datetime
+) -> None:
+    assert advance(stored, entry("a", updated=source_updated), NOW) == expected
+
+
+# --- the plan ----------------------------------------------------------------------
+
+
+def test_new_entries_get_ids_dates_and_canonical_placements() -> None:
+    plan = plan_poll(poll(entry("a", published=EARLIER), entry("b"), topics=("eu", "world")))
+    assert [n.entry.key for n in plan.new] == ["a", "b"]
+    first = plan.new[0]
+    assert first.output_id == output_id(URL, "a")
+    assert (first.first_seen, first.published, first.updated) == (NOW, EARLIER, EARLIER)
+    assert first.placements == (Placement("eu"), Placement("world"))
+    assert plan.counts == (2, 0, 0)
+    assert plan.dirty_topics == ("eu", "world")
+
+
+def test_duplicate_keys_in_one_feed_keep_the_first() -> None:
+    plan = plan_poll(poll(entry("a", "first"), entry("a", "second")))
+    assert [n.entry.title for n in plan.new] == ["first"]
+
+
+def test_known_keys_are_unchanged_or_updates() -> None:
+    same, changed = entry("a"), entry("b", "New text")
+    known = (
+        KnownEntry(1, "a", same.content_hash, EARLIER, frozenset({"world"})),
+        KnownEntry(2, "b", content_hash("Old", "Old"), EARLIER, frozenset({"world"})),
+    )
+    plan = plan_poll(poll(same, changed, known=known))
+    assert plan.new == ()
+    assert plan.unchanged == 1
+    assert [(u.id, u.entry.title, u.updated) for u in plan.updates] == [(2, "New text", NOW)]
+    assert plan.counts == (0, 1, 0)
+    assert plan.dirty_topics == ("world",)
+
+
+def test_update_of_an_unpublished_duplicate_dirties_nothing() -> None:
+    known = (KnownEntry(2, "b", content_hash("Old", "Old"), EARLIER, frozenset()),)
+    plan = plan_poll(poll(entry("b", "New"), known=known))
+    assert len(plan.updates) == 1
+    assert plan.dirty_topics == ()
+
+
+def test_same_hash_twice_in_one_poll_second_is_duplicate() -> None:
+    plan = plan_poll(poll(entry("a", "Same story"), entry("b", "Same story")))
+    assert plan.new[0].placements == (Placement("world"),)
+    assert plan.new[1].placements == (Placement("world", duplicate_of_key="a"),)
+    assert plan.counts == (2, 0, 1)
+
+
+def test_same_hash_in_one_poll_earlier_published_wins() -> None:
+    plan = plan_poll(
+        poll(entry("a", "Same story", published=NOW), entry("b", "Same story", published=EARLIER))
+    )
+    assert plan.new[0].placements == (Placement("world", duplicate_of_key="b"),)
+    assert plan.new[1].placements == (Placement("world"),)
+
+
+def canonical(**changes: Any) -> Canonical:
+    base = Canonical(
+        id=7,
+        topic_id="world",
+        content_hash=content_hash("Same story", "Same story"),
+        first_seen=EARLIER,
+        published=EARLIER,
+        position=5,
+    )
+    return replace(base, **changes)
+
+
+@pytest.mark.parametrize(
+    ("stored", "new_published", "new_wins"),
+    [
+        pytest.param(canonical(), EARLIER - timedelta(days=1), False, id="first-seen-earlier"),
+        pytest.param(canonical(first_seen=NOW), EARLIER - timedelta(days=1), True,
+                     id="tie-published-earlier-wins"),
+        pytest.param(canonical(first_seen=NOW), NOW, False, id="tie-published-later-loses"),
+        pytest.param(canonical(first_seen=NOW), EARLIER, True, id="tie-position-lower-wins"),
+        pytest.param(canonical(first_seen=NOW, position=0), EARLIER, False,
+                     id="tie-position-higher-loses"),
+        pytest.param(canonical(first_seen=NOW, position=1), EARLIER, False,
+                     id="complete-tie-existing-keeps"),
+    ],
+)  # fmt: skip
+def test_earliest_wins_against_a_stored_canonical(
+    stored: Canonical, new_published: datetime, new_wins: bool
+) -> None:
+    plan = plan_poll(poll(entry("n", "Same story", published=new_published), canonicals=(stored,)))
+    (new,) = plan.new
+    if new_wins:
+        assert new.placements == (Placement("world"),)
+        assert plan.demotions == (Demotion("world", 7, "n"),)
+        assert plan.dirty_topics == ("world",)
+        assert plan.counts == (1, 0, 0)
+    else:
+        assert new.placements == (Placement("world", duplicate_of_id=7),)
+        assert plan.demotions == ()
+        assert plan.dirty_topics == ()
+        assert plan.counts == (1, 0, 1)
+
+
+def test_duplicate_is_per_topic() -> None:
+    stored = canonical(topic_id="eu")
+    plan = plan_poll(poll(entry("n", "Same story"), topics=("eu", "world"), canonicals=(stored,)))
+    assert plan.new[0].placements == (Placement("eu", duplicate_of_id=7), Placement("world"))
+    assert plan.counts == (1, 0, 1)  # a duplicate in at least one topic
+    assert plan.dirty_topics == ("world",)
+
+
+def test_empty_entries_are_never_duplicates() -> None:
+    blank = {"title": "", "text": "", "content": ""}
+    a, b = entry("a", **blank), entry("b", **blank)
+    assert a.content_hash == EMPTY_HASH
+    stored = canonical(content_hash=EMPTY_HASH, first_seen=EARLIER)
+    plan = plan_poll(poll(a, b, canonicals=(stored,)))
+    assert [n.placements for n in plan.new] == [(Placement("world"),)] * 2
+    assert plan.demotions == ()
+
+
+def test_unhashed_entries_are_never_duplicates() -> None:
+    a, b = replace(entry("a", "x"), content_hash=""), replace(entry("b", "x"), content_hash="")
+    plan = plan_poll(poll(a, b))
+    assert plan.counts == (2, 0, 0)
+
+
+def test_plan_is_pure_and_deterministic() -> None:
+    inputs = poll(entry("a", "Same"), entry("b", "Same"), entry("c"), canonicals=(canonical(),))
+    assert plan_poll(inputs) == plan_poll(inputs)
