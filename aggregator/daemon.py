@@ -44,8 +44,9 @@ class Daemon:
         with open_app(self.config, self.clock()) as app:
             self._app = app
             app.pipeline.publish(self.clock())
-            server = HttpServer(FeedApp(lambda: self.config), self.config.server.host,
-                                self.config.server.port)
+            server = HttpServer(
+                FeedApp(lambda: self.config), self.config.server.host, self.config.server.port
+            )
             server.start()
             log.info("serving on http://%s:%d/", self.config.server.host, server.port)
             scheduler = self._scheduler()
@@ -70,10 +71,12 @@ class Daemon:
             timezone=UTC, job_defaults={"max_instances": 1, "coalesce": True}
         )
         now = self.clock()
-        scheduler.add_job(self._poll_due, "interval", seconds=TICK_SECONDS, id="poll",
-                          next_run_time=now)
-        scheduler.add_job(self._publish, "interval", seconds=TICK_SECONDS, id="publish",
-                          next_run_time=now)
+        scheduler.add_job(
+            self._poll_due, "interval", seconds=TICK_SECONDS, id="poll", next_run_time=now
+        )
+        scheduler.add_job(
+            self._publish, "interval", seconds=TICK_SECONDS, id="publish", next_run_time=now
+        )
         return scheduler
 
     def _install_signals(self) -> None:
@@ -93,8 +96,9 @@ class Daemon:
         lease = 2 * poll.timeout + 60.0  # fetch deadline plus parse and save, with margin
         claims = app.store.claim_due(now, poll.workers, lease)
         if claims:
-            app.pipeline.poll([c.source for c in claims], now,
-                              tokens={c.source.id: c.token for c in claims})
+            app.pipeline.poll(
+                [c.source for c in claims], now, tokens={c.source.id: c.token for c in claims}
+            )
 
     def _publish(self) -> None:
         if self._app is not None:

@@ -16,15 +16,20 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures import as_completed
+from concurrent.futures import (
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    as_completed,
+)
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from . import __version__
 from .clean import clean_entry
-from .config import Config, Rules, Source
+from .config import Config, Rules
 from .dedupe import content_hash
 from .errors import AggregatorError, FetchError, ParseError, PublishError
 from .fetch import Fetcher
@@ -220,11 +225,20 @@ class Pipeline:
         return PollResult(source.url, "ok", new, updated, duplicates, warning=feed.warning)
 
     def _save_error(
-        self, source: SourceRow, reason: str, http_status: int | None, now: datetime, token: str | None
+        self,
+        source: SourceRow,
+        reason: str,
+        http_status: int | None,
+        now: datetime,
+        token: str | None,
     ) -> PollResult:
         next_at = next_poll(self._interval(source), source.error_count + 1, now, self.rand())
         self.store.save_error(
-            source.id, token=token, error=reason, http_status=http_status, now=now,
+            source.id,
+            token=token,
+            error=reason,
+            http_status=http_status,
+            now=now,
             next_poll_at=next_at,
         )
         return PollResult(source.url, "error", error=reason)
@@ -271,12 +285,17 @@ class Pipeline:
 
     def _publish_topic(self, topic_id: str, path: Path) -> bool:
         data = render_topic(
-            self.topic_feed(topic_id), author=self.config.output.author,
+            self.topic_feed(topic_id),
+            author=self.config.output.author,
             generator_version=__version__,
         )
         changed = write_if_changed(path, data)
-        log.info("topic=%s status=%s entries_bytes=%d", topic_id,
-                 "written" if changed else "unchanged", len(data))
+        log.info(
+            "topic=%s status=%s entries_bytes=%d",
+            topic_id,
+            "written" if changed else "unchanged",
+            len(data),
+        )
         return changed
 
 
@@ -303,4 +322,3 @@ def _log_line(result: PollResult) -> str:
     if result.warning:
         line += f" warning={result.warning!r}"
     return line
-

@@ -69,8 +69,9 @@ class FeedApp:
         for topic_id, topic in config.topics.items():
             href = html.escape(f"/feeds/{topic_id}.xml")
             title = html.escape(topic.title)
-            links.append(f'<link rel="alternate" type="application/atom+xml" '
-                         f'title="{title}" href="{href}">')
+            links.append(
+                f'<link rel="alternate" type="application/atom+xml" title="{title}" href="{href}">'
+            )
             items.append(f'<li><a href="{href}">{title}</a> <code>{href}</code></li>')
         page = (
             "<!doctype html><html><head><meta charset=utf-8><title>aggregator</title>"
@@ -79,8 +80,10 @@ class FeedApp:
             + "".join(items)
             + "</ul></body></html>"
         ).encode()
-        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),
-                                  ("Content-Length", str(len(page)))])
+        start_response(
+            "200 OK",
+            [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(page)))],
+        )
         return [page]
 
 
@@ -90,8 +93,9 @@ def _etags(header: str) -> set[str]:
 
 def _plain(start_response: StartResponse, status: str, text: str) -> Iterable[bytes]:
     body = text.encode()
-    start_response(status, [("Content-Type", "text/plain; charset=utf-8"),
-                            ("Content-Length", str(len(body)))])
+    start_response(
+        status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
+    )
     return [body]
 
 

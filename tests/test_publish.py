@@ -12,12 +12,12 @@ from typing import Any
 
 import feedparser
 import pytest
-from tests.atom_schema import SCHEMA_AVAILABLE, validate_atom
 from lxml import etree
 
 from aggregator.errors import PublishError
 from aggregator.models import Enclosure, OriginFeed, PublishedEntry, TopicFeed
 from aggregator.publish import render_topic, write_if_changed
+from tests.atom_schema import SCHEMA_AVAILABLE, validate_atom
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SELF_URL = "http://127.0.0.1:8080/feeds/world.xml"
