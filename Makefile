@@ -35,3 +35,12 @@ test: $(STAMP) lint typecheck
 
 clean:
 	rm -rf $(VENV) data feeds/*.xml .mypy_cache .ruff_cache .pytest_cache
+
+# Benchmarks print their figures; they are not part of `make test`. BENCH_ARGS="--feeds 50 --entries 20" for a quick run.
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+bench-peers: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/peers.py $(BENCH_ARGS)

@@ -134,6 +134,7 @@ class CleanFeed:
     subtitle: str
     entries: tuple[CleanEntry, ...]
     warning: str | None = None
+    feed_id: str | None = None  # the feed's own id, for atom:source
 
 
 # --- store / dedupe ----------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import queue
 import random
 import threading
 import time
@@ -21,45 +22,23 @@ from concurrent.futures import (
     Future,
     ProcessPoolExecutor,
     ThreadPoolExecutor,
-    as_completed,
 )
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from . import __version__
-from .clean import clean_entry
-from .config import Config, Rules
-from .dedupe import content_hash
+from .config import Config
 from .errors import AggregatorError, FetchError, ParseError, PublishError
 from .fetch import Fetcher
 from .models import CleanFeed, FetchResult, PollResult, SourceRow, TopicFeed
-from .parse import parse_feed
 from .publish import render_topic, write_if_changed
 from .schedule import next_poll
 from .store import Store
+from .worker import parse_and_clean
 
 log = logging.getLogger("aggregator")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def parse_and_clean(body: bytes, url: str, headers: Mapping[str, str], rules: Rules) -> CleanFeed:
-    """Parse a fetched body and clean every entry; runs in a worker process.
-
-    Raises ParseError for a body that is not a usable feed.
-    """
-    feed = parse_feed(body, url=url, headers=headers)
-    entries = []
-    for parsed in feed.entries:
-        entry = clean_entry(parsed, rules)
-        entries.append(replace(entry, content_hash=content_hash(entry.title, entry.text)))
-    return CleanFeed(
-        title=feed.title,
-        link=feed.link,
-        subtitle=feed.subtitle,
-        entries=tuple(entries),
-        warning=feed.warning,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +56,7 @@ def _process_pool(processes: int) -> Executor:
     # forkserver, not fork: the daemon has threads (scheduler, server, fetchers) and
     # forking a threaded process can copy a held lock into the child.
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["aggregator.pipeline"])
+    context.set_forkserver_preload(["aggregator.worker"])
     return ProcessPoolExecutor(max_workers=processes, mp_context=context)
 
 
@@ -141,25 +120,47 @@ class Pipeline:
         `tokens` maps source id → lease token for sources claimed through the store.
         """
         parser = self._parser(len(sources))
-        # Bound the bodies waiting for a parser: fetch threads block instead of
-        # piling up megabytes of feeds in memory when parsing is the bottleneck.
-        pending = threading.BoundedSemaphore(max(2, 2 * self._processes))
+        # Bound the bodies and parsed feeds held at once: fetch threads wait for a
+        # slot, freed only when a poll is saved, instead of piling up the corpus in
+        # memory when parsing or the store is the bottleneck.
+        slots = threading.BoundedSemaphore(max(4, 3 * self._processes))
+        done: queue.SimpleQueue[_Fetched | BaseException] = queue.SimpleQueue()
         results: list[PollResult] = []
         workers = max(1, min(self.config.poll.workers, len(sources)))
         with ThreadPoolExecutor(workers, thread_name_prefix="fetch") as threads:
-            futures = [threads.submit(self._fetch, s, parser, pending) for s in sources]
-            for future in as_completed(futures):
-                fetched = future.result()
-                token = (tokens or {}).get(fetched.source.id)
-                result = self._finish(fetched, now, token)
+            for source in sources:
+                threads.submit(self._fetch_into, done, source, parser, slots)
+            for _ in sources:
+                fetched = done.get()
+                if isinstance(fetched, BaseException):
+                    raise fetched  # a bug in a fetch thread: never swallowed
+                try:
+                    token = (tokens or {}).get(fetched.source.id)
+                    result = self._finish(fetched, now, token)
+                finally:
+                    if fetched.parsing is not None:
+                        slots.release()
+                del fetched
                 log.info(_log_line(result))
                 results.append(result)
                 if on_result is not None:
                     on_result(result)
         return results
 
+    def _fetch_into(
+        self,
+        done: queue.SimpleQueue[_Fetched | BaseException],
+        source: SourceRow,
+        parser: Executor,
+        slots: threading.BoundedSemaphore,
+    ) -> None:
+        try:
+            done.put(self._fetch(source, parser, slots))
+        except BaseException as exc:
+            done.put(exc)
+
     def _fetch(
-        self, source: SourceRow, parser: Executor, pending: threading.BoundedSemaphore
+        self, source: SourceRow, parser: Executor, slots: threading.BoundedSemaphore
     ) -> _Fetched:
         started = time.monotonic()
         config_source = self._sources.get(source.url)
@@ -171,16 +172,16 @@ class Pipeline:
         if result.status != "ok" or result.body is None:
             return _Fetched(source, started, result=result)
         rules = self.config.rules_of(config_source) if config_source else self.config.rules
-        pending.acquire()
+        slots.acquire()
         try:
             parsing = parser.submit(
                 parse_and_clean, result.body, result.final_url, dict(result.headers), rules
             )
         except BaseException:
-            pending.release()
+            slots.release()
             raise
-        parsing.add_done_callback(lambda _: pending.release())
-        return _Fetched(source, started, result=result, parsing=parsing)
+        # The body now lives in the parser's queue; drop ours.
+        return _Fetched(source, started, result=replace(result, body=None), parsing=parsing)
 
     def _finish(self, fetched: _Fetched, now: datetime, token: str | None) -> PollResult:
         source = fetched.source

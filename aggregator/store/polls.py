@@ -204,7 +204,7 @@ def update_source_meta(
 ) -> bool:
     """Keep the feed's title, link and id (for atom:source); True when they changed."""
     # CleanFeed carries no feed id yet (ParsedFeed does): picked up once it does.
-    meta = (feed.title or None, feed.link, getattr(feed, "feed_id", None))
+    meta = (feed.title or None, feed.link, feed.feed_id)
     if meta == source.meta:
         return False
     title, link, feed_id = meta
