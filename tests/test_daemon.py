@@ -1,0 +1,114 @@
+"""The daemon as an operator runs it: `aggregator run` in a subprocess, stopped by signals."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from email.message import Message
+from pathlib import Path
+
+import feedparser
+import pytest
+import yaml
+
+from tests.atom_schema import SCHEMA_AVAILABLE, validate_atom
+from tests.feeds import ROOT, Item, article, popen, rss, write_config
+from tests.loopback import Loopback
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, Message, bytes]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers, exc.read()
+
+
+def titles(data: bytes) -> list[str]:
+    return [e.title for e in feedparser.parse(data).entries]
+
+
+def test_run_serves_new_entries_and_stops_on_sigterm(loopback: Loopback, tmp_path: Path) -> None:
+    first = Item("n-1", "First story", "https://n.example/1", article("first"))
+    loopback.feed("/n.xml", rss("News", [first]), etag='"1"')
+    port = free_port()
+    config = write_config(
+        tmp_path / "config.yaml",
+        {
+            "topics": {"news": {"title": "News"}},
+            "sources": [{"url": loopback.url("/n.xml"), "topics": ["news"], "interval": "1s"}],
+            "server": {"host": "127.0.0.1", "port": port},
+        },
+    )
+    daemon = popen("run", "-c", str(config), cwd=tmp_path)
+    feed_url = f"http://127.0.0.1:{port}/feeds/news.xml"
+    try:
+        wait_for(lambda: _served_titles(feed_url) == ["First story"], 20, "the first entry")
+        _, headers, body = get(feed_url)
+        assert headers["Content-Type"].startswith("application/atom+xml")
+        if SCHEMA_AVAILABLE:
+            assert validate_atom(body) == []
+        assert get(feed_url, {"If-None-Match": headers["ETag"]})[0] == 304
+        assert get(f"http://127.0.0.1:{port}/feeds/..%2Fconfig.yaml")[0] == 404
+        assert get(f"http://127.0.0.1:{port}/healthz")[0] == 200
+
+        second = Item("n-2", "Second story", "https://n.example/2", article("second"))
+        loopback.feed("/n.xml", rss("News", [second, first]), etag='"2"')
+        wait_for(lambda: "Second story" in _served_titles(feed_url), 15, "the new entry")
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _, stderr = daemon.communicate(timeout=30)
+    assert daemon.returncode == 0, stderr
+    assert "stopped" in stderr
+
+
+def _served_titles(url: str) -> list[str]:
+    try:
+        status, _, body = get(url)
+    except OSError:
+        return []
+    return titles(body) if status == 200 else []
+
+
+def test_make_run_config_works_offline_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    """The bundled config.yaml with its example sources: non-empty, valid topic feeds."""
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    data = yaml.safe_load((ROOT / "config.yaml").read_text())
+    data["server"]["port"] = free_port()
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(data))
+    daemon = popen("run", "-c", "config.yaml", cwd=tmp_path)
+    feeds = [tmp_path / "feeds" / f"{topic}.xml" for topic in data["topics"]]
+    try:
+        wait_for(lambda: all(p.exists() and titles(p.read_bytes()) for p in feeds), 20, "feeds")
+    finally:
+        daemon.send_signal(signal.SIGINT)
+        _, stderr = daemon.communicate(timeout=30)
+    assert daemon.returncode == 0, stderr
+    for path in feeds:
+        if SCHEMA_AVAILABLE:
+            assert validate_atom(path.read_bytes()) == []
+        assert len(titles(path.read_bytes())) >= 2
+    assert not list((tmp_path / "feeds").glob(".*tmp*"))

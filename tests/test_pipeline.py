@@ -1,0 +1,98 @@
+"""The pipeline with a fake fetcher at the network seam and a real store and publisher."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from aggregator.config import Config, parse_config
+from aggregator.errors import FetchError
+from aggregator.fetch import FakeFetcher
+from aggregator.models import Validators
+from aggregator.pipeline import Pipeline
+from aggregator.store import Store
+from tests.feeds import Item, article, rss
+
+NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+A, B, C, D = (f"https://{n}.example/feed" for n in "abcd")
+
+
+def make_config(tmp_path: Path, processes: int) -> Config:
+    return parse_config(
+        {
+            "storage": "sqlite:///db.sqlite",
+            "topics": {"t": {"title": "T"}},
+            "sources": [{"url": u, "topics": ["t"]} for u in (A, B, C, D)],
+            "poll": {"processes": processes, "interval": "1h"},
+        },
+        tmp_path,
+    )
+
+
+FEED_A = rss("A", [Item("a1", "One", "https://a.example/1", article("one"))])
+
+
+def fake() -> FakeFetcher:
+    return FakeFetcher(
+        {
+            A: FakeFetcher.result(A, FEED_A, etag='"x"'),
+            B: FetchError(B, "connection refused"),
+            C: FakeFetcher.result(C, b"<html><body>not a feed</body></html>"),
+            D: FakeFetcher.result(D, status="not_modified"),
+        }
+    )
+
+
+@pytest.mark.parametrize("processes", [0, 2], ids=["inline", "process-pool"])
+def test_one_failing_source_never_stops_the_others(tmp_path: Path, processes: int) -> None:
+    config = make_config(tmp_path, processes)
+    store = Store(config.storage_url)
+    store.sync_sources(config, NOW)
+    with Pipeline(config, store, fake(), rand=lambda: 0.5) as pipeline:
+        results = {r.url: r for r in pipeline.poll(store.sources(), NOW)}
+        written = pipeline.publish(NOW)
+    assert (results[A].status, results[A].new) == ("ok", 1)
+    assert (results[B].status, results[B].error) == ("error", "connection refused")
+    assert results[C].status == "error" and "no entries" in (results[C].error or "")
+    assert results[D].status == "not_modified"
+    rows = {s.url: s for s in store.sources()}
+    assert rows[A].validators.etag == '"x"' and rows[A].error_count == 0
+    assert rows[A].next_poll_at == NOW + timedelta(hours=1)  # rand 0.5: no jitter
+    assert rows[B].error_count == 1 and rows[B].last_error == "connection refused"
+    assert rows[C].error_count == 1
+    assert written == [config.output_dir / "t.xml"]
+    entries = feedparser.parse(written[0].read_bytes()).entries
+    assert [e.title for e in entries] == ["One"]
+    store.close()
+
+
+def test_errors_back_off_and_validators_are_sent(tmp_path: Path) -> None:
+    config = make_config(tmp_path, 0)
+    store = Store(config.storage_url)
+    store.sync_sources(config, NOW)
+    fetcher = fake()
+    with Pipeline(config, store, fetcher, rand=lambda: 0.5) as pipeline:
+        pipeline.poll(store.sources(), NOW)
+        pipeline.poll(store.sources(), NOW + timedelta(hours=2))
+    rows = {s.url: s for s in store.sources()}
+    assert rows[B].error_count == 2
+    assert rows[B].next_poll_at == NOW + timedelta(hours=4)  # 1h doubled after 2 errors
+    sent = [v for loc, v in fetcher.calls if loc == A]
+    assert sent[0] == Validators() and sent[1].etag == '"x"'
+    store.close()
+
+
+def test_publish_rewrites_a_deleted_feed_file(tmp_path: Path) -> None:
+    config = make_config(tmp_path, 0)
+    store = Store(config.storage_url)
+    store.sync_sources(config, NOW)
+    with Pipeline(config, store, fake()) as pipeline:
+        pipeline.poll(store.sources(), NOW)
+        (path,) = pipeline.publish(NOW)
+        assert pipeline.publish(NOW) == []  # nothing dirty, file present
+        path.unlink()
+        assert pipeline.publish(NOW) == [path]
+    store.close()
