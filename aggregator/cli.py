@@ -15,6 +15,7 @@ from pathlib import Path
 from . import __version__
 from .config import Config, load_config
 from .errors import AggregatorError, ConfigError
+from .models import PollResult
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -59,13 +60,13 @@ def cmd_once(config: Config) -> int:
 
     now = datetime.now(UTC)
     with open_app(config, now) as app:
-
-        def show(result: object) -> None:
-            print(result.line(), flush=True)  # type: ignore[attr-defined]
-
-        app.pipeline.poll(app.store.sources(), now, on_result=show)
+        app.pipeline.poll(app.store.sources(), now, on_result=_print_line)
         app.pipeline.publish(datetime.now(UTC))
     return EXIT_OK
+
+
+def _print_line(result: PollResult) -> None:
+    print(result.line(), flush=True)
 
 
 def cmd_run(config_path: Path, config: Config) -> int:
