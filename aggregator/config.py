@@ -260,6 +260,21 @@ def _cross_checks(config: Config) -> list[str]:
     return problems
 
 
+def _raw_topic_references(data: Mapping[str, Any]) -> list[str]:
+    """Unknown topic references, found on the raw data so they are reported together
+    with the problems validation found elsewhere."""
+    topics, sources = data.get("topics"), data.get("sources")
+    if not isinstance(topics, Mapping) or not isinstance(sources, list):
+        return []
+    return [
+        f"sources[{i}].topics[{j}]: unknown topic {topic!r}"
+        for i, source in enumerate(sources)
+        if isinstance(source, Mapping) and isinstance(source.get("topics"), list)
+        for j, topic in enumerate(source["topics"])
+        if isinstance(topic, str) and topic not in topics
+    ]
+
+
 def parse_config(data: object, base_dir: Path = Path(".")) -> Config:
     """Validate a mapping (as loaded from YAML) into a frozen Config, or raise ConfigError."""
     if data is None:
@@ -271,9 +286,8 @@ def parse_config(data: object, base_dir: Path = Path(".")) -> Config:
     try:
         config = Config.model_validate({**data, "base_dir": base_dir.resolve()})
     except ValidationError as exc:
-        raise ConfigError(
-            [f"{format_loc(tuple(e['loc']))}: {_message(e)}" for e in exc.errors()]
-        ) from None
+        problems = [f"{format_loc(tuple(e['loc']))}: {_message(e)}" for e in exc.errors()]
+        raise ConfigError(problems + _raw_topic_references(data)) from None
     if problems := _cross_checks(config):
         raise ConfigError(problems)
     return config

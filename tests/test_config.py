@@ -84,9 +84,14 @@ def test_invalid_config_names_the_key(data: Any, expected: str) -> None:
 
 def test_all_problems_reported_at_once() -> None:
     data = with_source(0, interval="soon", bogus=1)
+    data["sources"][1]["topics"] = ["wrld"]
     with pytest.raises(ConfigError) as info:
         parse_config(data)
-    assert len(info.value.problems) == 2
+    assert sorted(p.split(":")[0] for p in info.value.problems) == [
+        "sources[0].bogus",
+        "sources[0].interval",
+        "sources[1].topics[0]",
+    ]
 
 
 VALID = {
