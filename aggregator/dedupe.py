@@ -14,7 +14,6 @@ Identity (DESIGN.md, "Identity and deduplication contract"):
 
 from __future__ import annotations
 
-import re
 import unicodedata
 import uuid
 from collections.abc import Iterable, Sequence
@@ -28,7 +27,6 @@ from .models import CleanEntry
 # Bump whenever `normalize_text` or `content_hash` changes: stored hashes of another
 # version no longer match, so the pinned digests in tests fail until it is bumped.
 HASH_VERSION = 1
-_WHITESPACE = re.compile(r"\s+")
 
 
 def normalize_text(text: str) -> str:
@@ -39,7 +37,9 @@ def normalize_text(text: str) -> str:
     must be idempotent.
     """
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
-    return _WHITESPACE.sub(" ", folded).strip()
+    # str.split() splits on exactly the characters `\s` matches (Py_UNICODE_ISSPACE),
+    # at a fraction of the cost of a regex substitution.
+    return " ".join(folded.split())
 
 
 def content_hash(title: str, text: str) -> str:

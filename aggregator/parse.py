@@ -9,16 +9,23 @@ reach the Atom we publish.
 
 from __future__ import annotations
 
+import copy
 import html
 import io
 import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urljoin
+from xml.sax import expatreader
 
 import feedparser
+import feedparser.api
 import xxhash
+from feedparser import mixin
+from feedparser.util import FeedParserDict
 
 from .errors import ParseError
 from .models import Enclosure, ParsedEntry, ParsedFeed
@@ -36,6 +43,7 @@ _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _USED_HEADERS = ("content-type", "content-language")
 _WARNING_MAX = 200
 _CHARREF = re.compile(rb"&#([xX][0-9a-fA-F]+|[0-9]+);")
+_SAX_TEXT_BUFFER = 1 << 16  # characters of text expat gathers before a callback
 
 # FeedParserDict.get goes through __getitem__, which maps legacy key names and warns
 # (DeprecationWarning, an error under our test settings) when `updated` falls back
@@ -111,6 +119,60 @@ def _feedparser(body: bytes, url: str, headers: Mapping[str, str]) -> tuple[Any,
     except Exception as exc:
         raise ParseError(f"feedparser failed: {_describe(exc)}") from exc
     return result, "character references to no character dropped or repaired"
+
+
+class _BufferedExpatParser(expatreader.ExpatParser):
+    """The stdlib SAX driver with expat's text buffering on: a run of text arrives in
+    one `characters()` call instead of one per line and per entity reference (escaped
+    HTML in `content:encoded` is hundreds of them per entry). SAX allows either; each
+    call costs feedparser a Python method and a dict lookup, so fewer is faster."""
+
+    def reset(self) -> None:
+        super().reset()
+        parser = self._parser  # type: ignore[attr-defined]
+        parser.buffer_text = True
+        parser.buffer_size = _SAX_TEXT_BUFFER
+
+
+def create_parser() -> _BufferedExpatParser:
+    """The `xml.sax` driver hook: feedparser asks `xml.sax.make_parser` for the drivers
+    named in `feedparser.api.PREFERRED_XML_PARSERS`, which names this module."""
+    return _BufferedExpatParser()
+
+
+# Identity beyond the 32 entries feedparser remaps: str.translate with a dict raises
+# and clears a KeyError for every character not in it; a list covering Latin-1 makes
+# the common characters plain index lookups. Same result, a third of the time.
+_CP1252_TABLE = [mixin._cp1252.get(code, code) for code in range(256)]
+_ATOMIC = frozenset({str, int, bool, type(None)})  # deepcopy returns these as they are
+
+
+def _copy_params(value: Any) -> Any:
+    """`copy.deepcopy` for feedparser's content parameters: a FeedParserDict of
+    strings, copied key by key as deepcopy does (through `__setitem__`), but without
+    its generic reduce-and-rebuild machinery."""
+    if type(value) is FeedParserDict and all(type(v) in _ATOMIC for v in dict.values(value)):
+        copied = FeedParserDict()
+        for key, item in dict.items(value):
+            copied[key] = item
+        return copied
+    return copy.deepcopy(value)
+
+
+def _speed_up_feedparser() -> None:
+    """Make feedparser faster without changing any result (checked by test_parse):
+    buffered SAX text, a list for its CP-1252 repair table, a shallow copy of its
+    all-string content parameters, and a cache for the base-URI check it repeats on
+    every start tag (a pure function of two strings)."""
+    feedparser.api.PREFERRED_XML_PARSERS = [__name__]
+    mixin._cp1252 = _CP1252_TABLE
+    mixin.copy = SimpleNamespace(deepcopy=_copy_params)
+    safe_uri = mixin.make_safe_absolute_uri
+    if not hasattr(safe_uri, "cache_info"):
+        mixin.make_safe_absolute_uri = lru_cache(maxsize=256)(safe_uri)
+
+
+_speed_up_feedparser()
 
 
 def _call_feedparser(body: bytes, response_headers: dict[str, str]) -> Any:

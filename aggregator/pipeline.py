@@ -9,6 +9,7 @@ never stops a poll: every source ends as a `PollResult`.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -28,16 +29,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import __version__
-from .config import Config
+from .config import Config, Source
 from .errors import AggregatorError, FetchError, ParseError, PublishError
 from .fetch import Fetcher
 from .models import CleanFeed, FetchResult, PollResult, SourceRow, TopicFeed
-from .publish import render_topic, write_if_changed
 from .schedule import next_poll
-from .store import Store
-from .worker import parse_and_clean
+from .store import NotModified, Store
+from .worker import PlainRules, parse_and_clean
+
+# The parse and clean stages (feedparser, lxml, nh3) run in worker processes and are
+# never imported here (see `worker`); the publish stage (feedgen) is imported on first
+# use: a poll that only meets 304s renders nothing, and `once` starts faster.
 
 log = logging.getLogger("aggregator")
+_UNCHANGED_BATCH = 100  # unchanged polls saved per transaction, at most
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -51,12 +57,40 @@ class _Fetched:
     result: FetchResult | None = None
     parsing: Future[CleanFeed] | None = None
 
+    @property
+    def unchanged(self) -> bool:
+        """A 304, or a body identical to the last one: nothing to parse."""
+        return self.error is None and self.parsing is None
+
+
+@dataclass(frozen=True, slots=True)
+class _Unchanged:
+    """An unchanged poll waiting to be saved with others."""
+
+    source: SourceRow
+    started: float
+    poll: NotModified
+
+
+def _keep_big_buffers_out_of_the_heap() -> None:
+    """Fetched bodies (hundreds of KB each, allocated and freed by many fetch threads)
+    make glibc raise its mmap threshold, after which it keeps freed bodies in per-thread
+    heaps: tens of MB of resident memory holding nothing. Pinning the threshold at its
+    initial 128 KiB keeps every such buffer in a mapping of its own, returned to the
+    OS when freed. glibc only; a no-op where there is no `mallopt`."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
+
 
 def _process_pool(processes: int) -> Executor:
-    # forkserver, not fork: the daemon has threads (scheduler, server, fetchers) and
-    # forking a threaded process can copy a held lock into the child.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["aggregator.worker"])
+    # spawn, not fork: the daemon has threads (scheduler, server, fetchers) and forking
+    # a threaded process can copy a held lock into the child. Not forkserver either: its
+    # server is one more resident process, and memory a forked worker inherits from it
+    # counts again in every worker. A spawned worker loads what it needs itself.
+    context = multiprocessing.get_context("spawn")
     return ProcessPoolExecutor(max_workers=processes, mp_context=context)
 
 
@@ -81,6 +115,8 @@ class Pipeline:
         self._processes = (os.cpu_count() or 1) if count is None else count
         self._pool: Executor | None = None
         self._pool_lock = threading.Lock()
+        self._rules: dict[str | None, PlainRules] = {}
+        _keep_big_buffers_out_of_the_heap()
 
     # --- lifecycle ------------------------------------------------------------
 
@@ -96,10 +132,9 @@ class Pipeline:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _parser(self, jobs: int) -> Executor:
-        """A process pool when there is enough work to pay for it, else this thread."""
-        if self._processes <= 0 or jobs < 2:
-            return _InlineExecutor()
+    def _parser(self) -> Executor:
+        """The process pool, started on first use: a poll that fetches no new body
+        (all 304s) never pays for starting it."""
         with self._pool_lock:
             if self._pool is None:
                 self._pool = _process_pool(self._processes)
@@ -119,48 +154,69 @@ class Pipeline:
 
         `tokens` maps source id → lease token for sources claimed through the store.
         """
-        parser = self._parser(len(sources))
+        # For one source a process pool's start-up costs more than it saves.
+        inline = self._processes <= 0 or len(sources) < 2
         # Bound the bodies and parsed feeds held at once: fetch threads wait for a
         # slot, freed only when a poll is saved, instead of piling up the corpus in
         # memory when parsing or the store is the bottleneck.
         slots = threading.BoundedSemaphore(max(4, 3 * self._processes))
         done: queue.SimpleQueue[_Fetched | BaseException] = queue.SimpleQueue()
         results: list[PollResult] = []
+
+        def emit(batch: Sequence[PollResult]) -> None:
+            for result in batch:
+                if log.isEnabledFor(logging.INFO):
+                    log.info(_log_line(result))
+                results.append(result)
+                if on_result is not None:
+                    on_result(result)
+
+        unchanged: list[_Unchanged] = []
         workers = max(1, min(self.config.poll.workers, len(sources)))
         with ThreadPoolExecutor(workers, thread_name_prefix="fetch") as threads:
             for source in sources:
-                threads.submit(self._fetch_into, done, source, parser, slots)
+                threads.submit(self._fetch_into, done, source, inline, slots)
             for _ in sources:
                 fetched = done.get()
                 if isinstance(fetched, BaseException):
                     raise fetched  # a bug in a fetch thread: never swallowed
+                token = (tokens or {}).get(fetched.source.id)
+                if fetched.unchanged:
+                    # Saved together, in one transaction: a poll of all 304s is mostly
+                    # this bookkeeping. Flushed before any other result (order kept) and
+                    # whenever no other result is waiting (no delay).
+                    unchanged.append(self._unchanged(fetched, now, token))
+                    if len(unchanged) < _UNCHANGED_BATCH and not done.empty():
+                        continue
+                    emit(self._save_unchanged(unchanged, now))
+                    unchanged = []
+                    continue
+                emit(self._save_unchanged(unchanged, now))
+                unchanged = []
                 try:
-                    token = (tokens or {}).get(fetched.source.id)
                     result = self._finish(fetched, now, token)
                 finally:
                     if fetched.parsing is not None:
                         slots.release()
                 del fetched
-                log.info(_log_line(result))
-                results.append(result)
-                if on_result is not None:
-                    on_result(result)
+                emit([result])
+            emit(self._save_unchanged(unchanged, now))
         return results
 
     def _fetch_into(
         self,
         done: queue.SimpleQueue[_Fetched | BaseException],
         source: SourceRow,
-        parser: Executor,
+        inline: bool,
         slots: threading.BoundedSemaphore,
     ) -> None:
         try:
-            done.put(self._fetch(source, parser, slots))
+            done.put(self._fetch(source, inline, slots))
         except BaseException as exc:
             done.put(exc)
 
     def _fetch(
-        self, source: SourceRow, parser: Executor, slots: threading.BoundedSemaphore
+        self, source: SourceRow, inline: bool, slots: threading.BoundedSemaphore
     ) -> _Fetched:
         started = time.monotonic()
         config_source = self._sources.get(source.url)
@@ -171,9 +227,10 @@ class Pipeline:
             return _Fetched(source, started, error=exc)
         if result.status != "ok" or result.body is None:
             return _Fetched(source, started, result=result)
-        rules = self.config.rules_of(config_source) if config_source else self.config.rules
+        rules = self._clean_rules(config_source)
         slots.acquire()
         try:
+            parser = _InlineExecutor() if inline else self._parser()
             parsing = parser.submit(
                 parse_and_clean, result.body, result.final_url, dict(result.headers), rules
             )
@@ -195,24 +252,43 @@ class Pipeline:
         elapsed = int((time.monotonic() - fetched.started) * 1000)
         return replace(result, elapsed_ms=elapsed)
 
+    def _unchanged(self, fetched: _Fetched, now: datetime, token: str | None) -> _Unchanged:
+        assert fetched.result is not None
+        result = fetched.result
+        next_at = next_poll(self._interval(fetched.source), 0, now, self.rand())
+        poll = NotModified(fetched.source.id, token, result.validators, result.http_status, next_at)
+        return _Unchanged(fetched.source, fetched.started, poll)
+
+    def _save_unchanged(self, unchanged: Sequence[_Unchanged], now: datetime) -> list[PollResult]:
+        """Record polls that found nothing new, in one transaction; a store error for
+        one of them (a lost lease) is that source's result, not the others'."""
+        if not unchanged:
+            return []
+        errors: Sequence[AggregatorError | None]
+        try:
+            errors = self.store.save_not_modified_many([u.poll for u in unchanged], now=now)
+        except AggregatorError as exc:  # the whole batch failed: nothing was written
+            errors = [exc] * len(unchanged)
+        results = []
+        for item, error in zip(unchanged, errors, strict=True):
+            url = item.source.url
+            if error is None:
+                result = PollResult(url, "not_modified")
+            else:
+                log.error("source=%s status=error error=%s", url, error)
+                result = PollResult(url, "error", error=str(error))
+            elapsed = int((time.monotonic() - item.started) * 1000)
+            results.append(replace(result, elapsed_ms=elapsed))
+        return results
+
     def _save(self, fetched: _Fetched, now: datetime, token: str | None) -> PollResult:
         source = fetched.source
         if fetched.error is not None:
             error = fetched.error
             return self._save_error(source, error.reason, error.http_status, now, token)
-        assert fetched.result is not None
+        assert fetched.result is not None and fetched.parsing is not None
         result = fetched.result
         next_at = next_poll(self._interval(source), 0, now, self.rand())
-        if fetched.parsing is None:
-            self.store.save_not_modified(
-                source.id,
-                token=token,
-                validators=result.validators,
-                http_status=result.http_status,
-                now=now,
-                next_poll_at=next_at,
-            )
-            return PollResult(source.url, "not_modified")
         feed = fetched.parsing.result()
         new, updated, duplicates = self.store.save_poll(
             source.id,
@@ -243,6 +319,15 @@ class Pipeline:
             next_poll_at=next_at,
         )
         return PollResult(source.url, "error", error=reason)
+
+    def _clean_rules(self, source: Source | None) -> PlainRules:
+        """A source's rules (global ones first) in the form workers take, built once."""
+        key = source.url if source is not None else None
+        rules = self._rules.get(key)
+        if rules is None:
+            config_rules = self.config.rules_of(source) if source else self.config.rules
+            rules = self._rules[key] = PlainRules.of(config_rules)
+        return rules
 
     def _interval(self, source: SourceRow) -> float:
         config_source = self._sources.get(source.url)
@@ -285,6 +370,8 @@ class Pipeline:
         )
 
     def _publish_topic(self, topic_id: str, path: Path) -> bool:
+        from .publish import render_topic, write_if_changed
+
         data = render_topic(
             self.topic_feed(topic_id),
             author=self.config.output.author,

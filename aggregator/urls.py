@@ -7,7 +7,8 @@ otherwise as published; `canonical_url` goes further for identity comparisons
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+import re
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 # Query parameters that only track the reader: never part of what a URL names.
 TRACKING_PARAMS = frozenset(
@@ -39,6 +40,16 @@ TRACKING_PARAMS = frozenset(
 TRACKING_PREFIXES = ("utm_", "ga_", "pk_", "mtm_", "hsa_")
 SAFE_SCHEMES = ("http", "https")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# A query part that may name a tracking parameter (ASCII, case-insensitive): a prefix,
+# or a whole name ending at `=`, `&` or the end of the query.
+_TRACKING_NAME = re.compile(
+    "(?:^|&)(?:"
+    + "|".join(re.escape(p) for p in TRACKING_PREFIXES)
+    + "|(?:"
+    + "|".join(re.escape(n) for n in sorted(TRACKING_PARAMS))
+    + ")(?:=|&|$))",
+    re.IGNORECASE | re.ASCII,
+)
 
 
 def is_tracking_param(name: str) -> bool:
@@ -47,20 +58,38 @@ def is_tracking_param(name: str) -> bool:
 
 
 def strip_tracking(url: str) -> str:
-    """Drop tracking query parameters; anything else is kept byte for byte."""
-    if "?" not in url:
+    """Drop tracking query parameters; anything else is kept byte for byte.
+
+    The query is split on `&` and a part goes when its name (decoded as
+    `parse_qsl` decodes it) is a tracking name; the other parts, their order, empty
+    parts and the fragment stay exactly as written. A query without all its parts
+    loses its `?`.
+    """
+    end = url.find("#")
+    if end < 0:
+        end = len(url)
+    start = url.find("?", 0, end)
+    if start < 0 or start + 1 == end:
         return url
-    try:
-        parts = urlsplit(url)
-    except ValueError:
+    query = url[start + 1 : end]
+    # Most URLs carry no tracking name at all: one regex scan settles them. Only an
+    # ASCII query without escapes spells its names as they decode.
+    plain = query.isascii() and "%" not in query and "+" not in query
+    if plain and _TRACKING_NAME.search(query) is None:
         return url
-    if not parts.query:
+    parts = query.split("&")
+    kept = [part for part in parts if not is_tracking_param(_param_name(part))]
+    if len(kept) == len(parts):
         return url
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    kept = [(k, v) for k, v in pairs if not is_tracking_param(k)]
-    if len(kept) == len(pairs):
-        return url
-    return urlunsplit(parts._replace(query=urlencode(kept, doseq=True)))
+    rest = "&".join(kept)
+    return url[:start] + ("?" + rest if rest else "") + url[end:]
+
+
+def _param_name(part: str) -> str:
+    name = part.split("=", 1)[0]
+    if "%" in name or "+" in name:
+        name = unquote_plus(name)  # as parse_qsl decodes it
+    return name
 
 
 def is_safe_link(url: str | None) -> bool:

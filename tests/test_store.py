@@ -14,6 +14,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, event, func, inspect, select, text
 from sqlalchemy.engine import make_url
 
@@ -21,8 +22,8 @@ from aggregator.config import Config, parse_config
 from aggregator.dedupe import content_hash
 from aggregator.errors import StoreError
 from aggregator.models import CleanEntry, CleanFeed, Enclosure, OriginFeed, Validators
-from aggregator.store import Store, metadata
-from aggregator.store.database import alembic_config
+from aggregator.store import NotModified, Store, metadata
+from aggregator.store.database import alembic_config, head_revisions
 from aggregator.store.schema import entries, entry_topics, fetch_state
 from aggregator.store.sources import due_query
 
@@ -147,6 +148,12 @@ def test_reopening_an_existing_database_is_a_no_op(db: Store, tmp_path: Path) ->
         assert published(again) == [("Story a1", A)]
     finally:
         again.close()
+
+
+def test_head_revisions_agree_with_alembic() -> None:
+    # Store() skips loading Alembic when the database is at these revisions.
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    assert head_revisions() == frozenset(heads)
 
 
 def test_database_from_a_newer_version_is_refused(db: Store, tmp_path: Path) -> None:
@@ -375,6 +382,33 @@ def test_saving_releases_the_lease_and_schedules_the_next_poll(db: Store) -> Non
                   next_poll_at=T0 + timedelta(seconds=20))  # fmt: skip
     assert [cl.source.id for cl in db.claim_due(T0 + timedelta(seconds=15), 10, 7200)] == [b]
     assert [cl.source.id for cl in db.claim_due(T0 + timedelta(hours=1), 10, 600)] == [c, a]
+
+
+@pytest.mark.parametrize("fenced", [False, True], ids=["once", "leased"])
+def test_not_modified_polls_saved_together_fail_alone(db: Store, fenced: bool) -> None:
+    claims = db.claim_due(T0, 10, 600)
+    tokens = [claim.token if fenced else None for claim in claims]
+    if fenced:  # A's lease expires, another node claims A; our token for it is stale
+        db.claim_due(T0 + timedelta(seconds=601), 1, 600)
+        tokens[0] = "lost"
+    ids = [claim.source.id for claim in claims] + [999]  # 999: no such source
+    polls = [
+        NotModified(sid, token, Validators(etag=f'"{sid}"'), 304, T1)
+        for sid, token in zip(ids, [*tokens, None], strict=True)
+    ]
+    errors = db.save_not_modified_many(polls, now=T0)
+    assert [str(e) if e else None for e in errors] == [
+        "source 1: lease lost was lost; poll discarded" if fenced else None,
+        None,
+        None,
+        "source 999: no such source",
+    ]
+    saved = [db.source_by_url(url) for url in (A, B, C)]
+    assert [s.validators.etag if s else None for s in saved] == [
+        None if fenced else '"1"',
+        '"2"',
+        '"3"',
+    ]
 
 
 def test_disabled_sources_are_not_claimed(db: Store, tmp_path: Path) -> None:

@@ -14,25 +14,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from ..config import Rules
 from ..models import CleanEntry, Enclosure, ParsedEntry, Removal
 from ..urls import is_safe_link, strip_tracking
 from .html import SAMPLE, TreePass, scrub, serialize, tree_text
-from .rules import UNSAFE_LINK, TextRule, drop_block_rules, title_strip_rules
+from .rules import UNSAFE_LINK, CleanRules, OperatorRules, TextRule
 from .sanitize import sanitize
 from .text import clean_title, html_to_text, plain_categories, plain_or_none, strip_title
 
-__all__ = ["clean_entry", "clean_html", "clean_title", "html_to_text"]
+__all__ = ["CleanRules", "clean_entry", "clean_html", "clean_title", "html_to_text"]
 
 
-def clean_entry(entry: ParsedEntry, rules: Rules) -> CleanEntry:
+def clean_entry(entry: ParsedEntry, rules: OperatorRules | CleanRules) -> CleanEntry:
     """Clean one entry with the operator's rules (global ones first, then the source's)."""
+    rules = CleanRules.of(rules)
     base = entry.base if is_safe_link(entry.base) else entry.link
-    drop_rules = drop_block_rules(rules)
+    drop_rules = rules.drop_blocks
     content, content_text, content_removals = clean_html(entry.content, base, drop_rules)
     summary, summary_text, summary_removals = clean_html(entry.summary, base, drop_rules)
     text = content_text or summary_text
-    title, title_removals = strip_title(entry.title, title_strip_rules(rules), text)
+    title, title_removals = strip_title(entry.title, rules.title_strip, text)
     link, link_removals = _clean_link(entry.link)
     enclosures, dropped = _clean_enclosures(entry.enclosures)
     return CleanEntry(

@@ -8,10 +8,20 @@ reader can always find out why something disappeared.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from ..config import Rules
+
+class OperatorRules(Protocol):
+    """The operator's rules as configured (`config.Rules`, or the plain copy the
+    pipeline sends to worker processes, which never load the config's models)."""
+
+    @property
+    def drop_blocks(self) -> Sequence[re.Pattern[str]]: ...
+
+    @property
+    def title_strip(self) -> Sequence[re.Pattern[str]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +89,7 @@ TRACKER_IMAGES: tuple[UrlRule, ...] = tuple(
 )
 
 
-def drop_block_rules(rules: Rules) -> tuple[TextRule, ...]:
+def drop_block_rules(rules: OperatorRules) -> tuple[TextRule, ...]:
     """The operator's `drop_blocks`, each under the id of its position in the config."""
     return tuple(
         TextRule(f"operator:drop_blocks[{i}]", pattern)
@@ -87,9 +97,24 @@ def drop_block_rules(rules: Rules) -> tuple[TextRule, ...]:
     )
 
 
-def title_strip_rules(rules: Rules) -> tuple[TextRule, ...]:
+def title_strip_rules(rules: OperatorRules) -> tuple[TextRule, ...]:
     """The operator's `title_strip`, each under the id of its position in the config."""
     return tuple(
         TextRule(f"operator:title_strip[{i}]", pattern)
         for i, pattern in enumerate(rules.title_strip)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CleanRules:
+    """An operator's rules as the clean stage applies them, with their ids: made once
+    per source or feed, not per entry."""
+
+    drop_blocks: tuple[TextRule, ...] = ()
+    title_strip: tuple[TextRule, ...] = ()
+
+    @classmethod
+    def of(cls, rules: OperatorRules | CleanRules) -> CleanRules:
+        if isinstance(rules, CleanRules):
+            return rules
+        return cls(drop_block_rules(rules), title_strip_rules(rules))

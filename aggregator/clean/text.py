@@ -10,10 +10,9 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 
-from ..config import Rules
 from ..models import Removal
 from .html import TreePass, scrub, tree_text
-from .rules import TextRule, title_strip_rules
+from .rules import OperatorRules, TextRule, title_strip_rules
 
 UNTITLED = "(untitled)"
 TITLE_WORDS = 10  # words of the text that stand in for a missing title
@@ -55,7 +54,7 @@ def plain_text(value: str) -> str:
     return text
 
 
-def clean_title(title: str, rules: Rules, text: str = "") -> str:
+def clean_title(title: str, rules: OperatorRules, text: str = "") -> str:
     """The title to publish: plain text without the operator's `title_strip` matches.
 
     Never empty: an empty source title becomes the first words of `text`, else

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, select, update
@@ -30,7 +31,18 @@ from .reads import Copy
 from .schema import metadata, sources, topics
 from .sources import Claim
 
-__all__ = ["Claim", "Copy", "Store", "metadata"]
+__all__ = ["Claim", "Copy", "NotModified", "Store", "metadata"]
+
+
+@dataclass(frozen=True, slots=True)
+class NotModified:
+    """A poll that found nothing new (a 304, or a byte-identical body), to record."""
+
+    source_id: int
+    token: str | None  # the lease token, for a fenced write (None: `once`)
+    validators: Validators
+    http_status: int | None
+    next_poll_at: datetime
 
 
 class Store:
@@ -134,9 +146,34 @@ class Store:
         next_poll_at: datetime,
     ) -> None:
         """Record a poll that found nothing new (a 304, or a byte-identical body)."""
-        state = polls.ok_state(validators, http_status, now, next_poll_at, "not_modified")
-        with self._begin(f"saving a not-modified poll of source {source_id}") as conn:
-            polls.finish_lease(conn, source_id, token, state)
+        poll = NotModified(source_id, token, validators, http_status, next_poll_at)
+        (error,) = self.save_not_modified_many([poll], now=now)
+        if error is not None:
+            raise error
+
+    def save_not_modified_many(
+        self, unchanged: Sequence[NotModified], *, now: datetime
+    ) -> list[StoreError | None]:
+        """Record polls that found nothing new, in one transaction (as `save_not_modified`
+        does each). Returns, per poll, None or the StoreError of a fenced write that
+        lost its lease (nothing written for that poll); a database failure raises
+        StoreError and writes nothing."""
+        states = [
+            polls.ok_state(p.validators, p.http_status, now, p.next_poll_at, "not_modified")
+            for p in unchanged
+        ]
+        with self._begin(f"saving {len(unchanged)} not-modified poll(s)") as conn:
+            if all(p.token is None for p in unchanged):
+                return polls.finish_unfenced(conn, [p.source_id for p in unchanged], states)
+            errors: list[StoreError | None] = []
+            for poll, state in zip(unchanged, states, strict=True):
+                try:
+                    polls.finish_lease(conn, poll.source_id, poll.token, state)
+                except StoreError as exc:
+                    errors.append(exc)
+                else:
+                    errors.append(None)
+            return errors
 
     def save_error(
         self,

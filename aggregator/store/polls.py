@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Update, bindparam, insert, or_, select, update
 
 from ..dedupe import Canonical, KnownEntry, PollInput, PollPlan, is_dedupable, plan_poll
 from ..errors import StoreError
@@ -50,6 +50,9 @@ def ok_state(
     }
 
 
+ONE_MORE_ERROR = fetch_state.c.error_count + 1  # one object: `finish_lease` caches by it
+
+
 def error_state(
     error: str, http_status: int | None, now: datetime, next_poll_at: datetime
 ) -> dict[str, Any]:
@@ -58,7 +61,7 @@ def error_state(
         "last_status": "error",
         "http_status": http_status,
         "last_error": error,
-        "error_count": fetch_state.c.error_count + 1,
+        "error_count": ONE_MORE_ERROR,
         "last_polled_at": now,
         "next_poll_at": next_poll_at,
     }
@@ -70,15 +73,75 @@ def finish_lease(
     """Write a poll's fetch state and release its lease, or raise StoreError when the
     lease is no longer `token`: another node took the source and its work wins.
     Without a token (`once`), any lease is left alone for its holder."""
-    fs = fetch_state
-    stmt = update(fs).where(fs.c.source_id == source_id).values(**state)
-    if token is not None:
-        stmt = stmt.where(fs.c.lease_token == token).values(lease_token=None, lease_until=None)
-    if conn.execute(stmt).rowcount == 1:
+    stmt = _finish_statement(_shape(state), state, token is not None)
+    if conn.execute(stmt, _params(source_id, token, state)).rowcount == 1:
         return
     if token is None:
         raise StoreError(f"source {source_id}: no such source")
     raise StoreError(f"source {source_id}: lease {token} was lost; poll discarded")
+
+
+def finish_unfenced(
+    conn: Connection, source_ids: Sequence[int], states: Sequence[Mapping[str, Any]]
+) -> list[StoreError | None]:
+    """`finish_lease` without tokens for many sources, one executemany per shape of
+    state: the bookkeeping of a poll of many 304s. Returns None or the StoreError of
+    each source (only "no such source": an unfenced write cannot lose a lease)."""
+    groups: dict[tuple[tuple[str, int], ...], list[int]] = {}
+    for index, state in enumerate(states):
+        groups.setdefault(_shape(state), []).append(index)
+    errors: list[StoreError | None] = [None] * len(states)
+    for shape, indexes in groups.items():
+        stmt = _finish_statement(shape, states[indexes[0]], False)
+        params = [_params(source_ids[i], None, states[i]) for i in indexes]
+        updated = conn.execute(stmt, params).rowcount
+        if updated == len(indexes) and conn.dialect.supports_sane_multi_rowcount:
+            continue
+        # Some source is gone (or the driver cannot count): the writes that matched
+        # are right as they are; find the sources that matched nothing.
+        wanted = [source_ids[i] for i in indexes]
+        found = set(
+            conn.execute(
+                select(fetch_state.c.source_id).where(fetch_state.c.source_id.in_(wanted))
+            ).scalars()
+        )
+        for i in indexes:
+            if source_ids[i] not in found:
+                errors[i] = StoreError(f"source {source_ids[i]}: no such source")
+    return errors
+
+
+def _shape(state: Mapping[str, Any]) -> tuple[tuple[str, int], ...]:
+    """The columns of a state and which of them are SQL expressions (by identity)."""
+    return tuple((k, id(v) if isinstance(v, ColumnElement) else 0) for k, v in state.items())
+
+
+def _params(source_id: int, token: str | None, state: Mapping[str, Any]) -> dict[str, Any]:
+    params = {f"p_{k}": v for k, v in state.items() if not isinstance(v, ColumnElement)}
+    return params | {"p_source_id": source_id, "p_token": token}
+
+
+_FINISH_STATEMENTS: dict[tuple[object, ...], Update] = {}
+
+
+def _finish_statement(
+    shape: tuple[tuple[str, int], ...], state: Mapping[str, Any], fenced: bool
+) -> Update:
+    """The UPDATE for a state of this shape (its columns, which of them are SQL
+    expressions): built once, so SQLAlchemy does not rebuild and re-key it per poll."""
+    key = (shape, fenced)
+    stmt = _FINISH_STATEMENTS.get(key)
+    if stmt is None:
+        fs = fetch_state
+        values = {
+            k: v if isinstance(v, ColumnElement) else bindparam(f"p_{k}") for k, v in state.items()
+        }
+        stmt = update(fs).where(fs.c.source_id == bindparam("p_source_id")).values(values)
+        if fenced:
+            stmt = stmt.where(fs.c.lease_token == bindparam("p_token"))
+            stmt = stmt.values(lease_token=None, lease_until=None)
+        stmt = _FINISH_STATEMENTS.setdefault(key, stmt)
+    return stmt
 
 
 def poll_source(conn: Connection, source_id: int) -> PollSource:
