@@ -214,8 +214,10 @@ class _Watchdog:
                     target=self._run, name="fetch-deadlines", daemon=True
                 )
                 self._thread.start()
+            sooner = not self._due or ends < self._due[0][0]
             heapq.heappush(self._due, (ends, next(self._order), deadline))
-            self._cond.notify()
+            if sooner:  # else the thread already wakes up early enough: let it sleep
+                self._cond.notify()
 
     def close(self) -> None:
         with self._cond:

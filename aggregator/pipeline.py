@@ -1,29 +1,24 @@
 """Sequences the stages: fetch → parse → clean → dedupe/store, then publish dirty topics.
 
 The only module that calls more than one stage. Fetches run in a thread pool (IO
-bound); parsing and cleaning run in a process pool (CPU bound, and feedparser is
-pure Python) fed through a bounded number of pending bodies; every store write
-happens on the calling thread, so the store has one writer. One source's failure
-never stops a poll: every source ends as a `PollResult`.
+bound); parsing and cleaning run in worker processes (`worker.WorkerPool`: CPU bound,
+and feedparser is pure Python) fed through a bounded number of pending bodies; every
+store write happens on the calling thread, so the store has one writer, and polls
+that found nothing new are saved in batches. One source's failure never stops a
+poll: every source ends as a `PollResult`.
 """
 
 from __future__ import annotations
 
 import ctypes
 import logging
-import multiprocessing
 import os
 import queue
 import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import (
-    Executor,
-    Future,
-    ProcessPoolExecutor,
-    ThreadPoolExecutor,
-)
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +30,7 @@ from .fetch import Fetcher
 from .models import CleanFeed, FetchResult, PollResult, SourceRow, TopicFeed
 from .schedule import next_poll
 from .store import NotModified, Store
-from .worker import PlainRules, parse_and_clean
+from .worker import PlainRules, WorkerPool, parse_and_clean
 
 # The parse and clean stages (feedparser, lxml, nh3) run in worker processes and are
 # never imported here (see `worker`); the publish stage (feedgen) is imported on first
@@ -85,15 +80,6 @@ def _keep_big_buffers_out_of_the_heap() -> None:
     mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
 
 
-def _process_pool(processes: int) -> Executor:
-    # spawn, not fork: the daemon has threads (scheduler, server, fetchers) and forking
-    # a threaded process can copy a held lock into the child. Not forkserver either: its
-    # server is one more resident process, and memory a forked worker inherits from it
-    # counts again in every worker. A spawned worker loads what it needs itself.
-    context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=processes, mp_context=context)
-
-
 class Pipeline:
     """Polls sources and publishes topics for one config, store and fetcher."""
 
@@ -137,7 +123,7 @@ class Pipeline:
         (all 304s) never pays for starting it."""
         with self._pool_lock:
             if self._pool is None:
-                self._pool = _process_pool(self._processes)
+                self._pool = WorkerPool(self._processes)
             return self._pool
 
     # --- polling --------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Benchmark harness shared by run.py and peers.py: config, measured runs, baseline.
 
 `measure` runs a command as a subprocess and reports its wall time, CPU time and the
-peak of the RSS summed over its process tree (the aggregator forks a parser pool),
+peak of the RSS summed over its process tree (the aggregator starts parser worker processes),
 sampled every 50 ms with psutil. `run_once` does that for `aggregator once` and tallies
 its per-source stdout lines. `feedparser_baseline` times plain `feedparser.parse`
 (default settings, one process) over the corpus bytes.
