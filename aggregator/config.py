@@ -293,11 +293,15 @@ def parse_config(data: object, base_dir: Path = Path(".")) -> Config:
     return config
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+# The C loader (libyaml) when PyYAML has it: 4x faster on large source lists.
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _UniqueKeyLoader(_SafeLoader):  # type: ignore[misc,valid-type]
     """PyYAML silently keeps the last of two equal keys; an operator never means that."""
 
 
-def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+def _construct_mapping(loader: Any, node: yaml.MappingNode) -> dict[Any, Any]:
     keys: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node)
@@ -306,7 +310,8 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[
                 None, None, f"duplicate key {key!r}", key_node.start_mark
             )
         keys.add(key)
-    return loader.construct_mapping(node)
+    mapping: dict[Any, Any] = loader.construct_mapping(node)
+    return mapping
 
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
