@@ -17,6 +17,7 @@ ignored); anything unrouted is a 404. Handlers take a `Request` and return a `Re
 
     server.requests / server.requests_to(path)     every Request(method, path, headers, started)
     server.max_in_flight                           most requests ever being served at once
+    server.connections                             TCP connections ever accepted
 
 `stop()` ends slow and endless replies, closes kept-alive connections and joins every
 handler thread, so a test leaves no thread or socket behind.
@@ -79,6 +80,7 @@ class Loopback:
         self._lock = threading.Lock()
         self._in_flight = 0
         self.max_in_flight = 0
+        self.connections = 0  # connections ever accepted: keep-alive reuse shows here
         self._sockets: set[socket.socket] = set()
         self._httpd = _Server(("127.0.0.1", 0), _handler_class(self))
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
@@ -198,6 +200,7 @@ class Loopback:
 
     def _track(self, sock: socket.socket, live: bool) -> None:
         with self._lock:
+            self.connections += live
             (self._sockets.add if live else self._sockets.discard)(sock)
 
 

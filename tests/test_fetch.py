@@ -117,6 +117,58 @@ def test_identical_body_from_a_server_ignoring_validators_is_unchanged(
     assert "if-none-match" in loopback.requests[1].headers  # sent, and ignored
 
 
+def test_polls_of_a_host_reuse_one_kept_alive_connection(
+    loopback: Loopback, fetcher: HttpFetcher
+) -> None:
+    loopback.feed("/feed", FEED, etag='"v1"')
+    loopback.feed("/other", FEED + b" ", etag='"v2"')
+    first = fetcher.fetch(loopback.url("/feed"), NONE)
+
+    statuses = [fetcher.fetch(loopback.url("/feed"), first.validators).status for _ in range(3)]
+    statuses.append(fetcher.fetch(loopback.url("/other"), NONE).status)
+
+    assert statuses == ["not_modified"] * 3 + ["ok"]
+    assert loopback.connections == 1  # 200s read to the end and 304s both keep it alive
+
+
+def test_cookies_are_never_sent_back(loopback: Loopback, fetcher: HttpFetcher) -> None:
+    loopback.route("/feed", FEED, headers={"Set-Cookie": "session=abc; Path=/"})
+
+    fetcher.fetch(loopback.url("/feed"), NONE)
+    fetcher.fetch(loopback.url("/feed"), NONE)
+
+    assert [r.headers.get("cookie") for r in loopback.requests] == [None, None]
+
+
+def test_proxy_from_the_environment_is_used(
+    loopback: Loopback, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loopback.feed("/feed", FEED)  # the loopback server plays the proxy
+    monkeypatch.setenv("http_proxy", loopback.url(""))
+    monkeypatch.setenv("no_proxy", "")
+
+    with HttpFetcher(make_poll()) as fetcher:
+        result = fetcher.fetch("http://feeds.example.invalid/feed", NONE)
+
+    assert result.body == FEED
+    (seen,) = loopback.requests
+    assert seen.path == "http://feeds.example.invalid/feed"  # absolute form: a proxy request
+
+
+def test_no_proxy_hosts_are_fetched_directly(
+    loopback: Loopback, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loopback.feed("/feed", FEED)
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")  # discard port: nothing listens
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+
+    with HttpFetcher(make_poll()) as fetcher:
+        result = fetcher.fetch(loopback.url("/feed"), NONE)
+
+    assert result.body == FEED
+    assert loopback.requests[0].path == "/feed"
+
+
 @pytest.mark.parametrize("encoding", ["gzip", "deflate"])
 def test_compressed_bodies_are_decoded(
     loopback: Loopback, fetcher: HttpFetcher, encoding: str
