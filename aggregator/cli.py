@@ -35,16 +35,25 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument(
             "-c", "--config", type=Path, default=Path("config.yaml"), help="default: ./config.yaml"
         )
-        command.add_argument("-v", "--verbose", action="store_true", help="log every poll")
+        command.add_argument(
+            "-v",
+            "--verbose",
+            action="store_true",
+            help="log every poll, and the libraries' own INFO lines",
+        )
     return parser
 
 
-def _setup_logging(verbose: bool) -> None:
+def _setup_logging(daemon: bool, verbose: bool) -> None:
+    """Our INFO lines for the daemon or with -v; other libraries' only with -v."""
     logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
+        level=logging.INFO if daemon or verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(message)s",
         stream=sys.stderr,
     )
+    if not verbose:  # their INFO lines (every job run, every migration step) drown ours
+        for noisy in ("apscheduler", "alembic"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def cmd_check(config: Config) -> int:
@@ -77,7 +86,7 @@ def cmd_run(config_path: Path, config: Config) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    _setup_logging(args.verbose or args.command == "run")
+    _setup_logging(args.command == "run", args.verbose)
     try:
         config = load_config(args.config)
     except ConfigError as exc:

@@ -358,16 +358,14 @@ class Pipeline:
     def _publish_topic(self, topic_id: str, path: Path) -> bool:
         from .publish import render_topic, write_if_changed
 
-        data = render_topic(
-            self.topic_feed(topic_id),
-            author=self.config.output.author,
-            generator_version=__version__,
-        )
+        feed = self.topic_feed(topic_id)
+        data = render_topic(feed, author=self.config.output.author, generator_version=__version__)
         changed = write_if_changed(path, data)
         log.info(
-            "topic=%s status=%s entries_bytes=%d",
+            "topic=%s status=%s entries=%d bytes=%d",
             topic_id,
             "written" if changed else "unchanged",
+            len(feed.entries),
             len(data),
         )
         return changed

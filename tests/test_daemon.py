@@ -83,6 +83,11 @@ def test_run_serves_new_entries_and_stops_on_sigterm(loopback: Loopback, tmp_pat
         _, stderr = daemon.communicate(timeout=30)
     assert daemon.returncode == 0, stderr
     assert "stopped" in stderr
+    # One line per poll and per topic write; the scheduler's and migrations' chatter
+    # (two lines per job run, every 2 s, for months) stays out without -v.
+    assert f"source={loopback.url('/n.xml')} status=ok new=1" in stderr
+    assert "topic=news status=written entries=2" in stderr
+    assert "Running job" not in stderr and "Running upgrade" not in stderr
 
 
 def _served_titles(url: str) -> list[str]:
