@@ -11,7 +11,8 @@ ignored); anything unrouted is a 404. Handlers take a `Request` and return a `Re
         a feed with validators, 304 when If-None-Match (else If-Modified-Since) matches;
         conditional=False ignores validators and resends the identical body every time
     server.redirect(path, to, status=302)          to: a path on this server or a full URL
-    server.drip(path, body, interval, head=False)  one byte per interval (head too if asked)
+    server.drip(path, body, interval, head=False, length=True)
+                                                   one byte per interval (head too if asked)
     server.endless(path)                           a body that never ends
     server.handle(path, handler)                   handler(Request) -> Reply, for anything else
 
@@ -159,8 +160,12 @@ class Loopback:
     def redirect(self, path: str, to: str, *, status: int = 302) -> None:
         self.route(path, status=status, headers={"Location": to})
 
-    def drip(self, path: str, body: bytes, *, interval: float, head: bool = False) -> None:
-        headers = {"Content-Type": ATOM, "Content-Length": str(len(body))}
+    def drip(
+        self, path: str, body: bytes, *, interval: float, head: bool = False, length: bool = True
+    ) -> None:
+        headers = {"Content-Type": ATOM}
+        if length:  # without one, the end of the body is the end of the connection
+            headers["Content-Length"] = str(len(body))
         pace = interval if head else 0.0
         self.handle(path, lambda request: Reply(200, self._paced(body, interval), headers, 0, pace))
 

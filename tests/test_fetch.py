@@ -345,9 +345,17 @@ def test_body_of_exactly_the_cap_is_accepted(loopback: Loopback, fetcher: HttpFe
     assert fetcher.fetch(loopback.url("/feed"), NONE).body == b"a" * CAP
 
 
-@pytest.mark.parametrize("head", [False, True], ids=["slow body", "slow headers"])
-def test_drip_feed_fails_at_the_total_deadline(loopback: Loopback, head: bool) -> None:
-    loopback.drip("/feed", FEED, interval=0.2, head=head)  # ~13 s for the whole body
+@pytest.mark.parametrize(
+    ("head", "length"),
+    [(False, True), (True, True), (False, False), (True, False)],
+    ids=["slow body", "slow headers", "slow body, no length", "slow headers, no length"],
+)
+def test_drip_feed_fails_at_the_total_deadline(
+    loopback: Loopback, head: bool, length: bool
+) -> None:
+    # Without a Content-Length, the socket shut down at the deadline reads as the end
+    # of the body: a cut-short body must not pass for the whole feed.
+    loopback.drip("/feed", FEED, interval=0.2, head=head, length=length)  # ~13 s in all
 
     with HttpFetcher(make_poll(timeout="1s")) as fetcher:
         started = time.monotonic()

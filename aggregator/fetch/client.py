@@ -166,6 +166,8 @@ class HttpFetcher:
         old: Validators,
         deadline: Deadline,
     ) -> FetchResult:
+        if deadline.passed():  # the head may be cut short by the deadline's shutdown
+            raise TimeoutError("deadline passed")
         code = response.status_code
         # Repeated headers read as one, values joined by ", " (RFC 9110 §5.3).
         headers = {name.lower(): value for name, value in response.headers.items()}
@@ -244,6 +246,8 @@ def _read_capped(
             raise FetchError(url, f"body exceeds {size_text(cap)}")
         if deadline.passed():
             raise TimeoutError("deadline passed")
+    if deadline.passed():  # a shutdown reads as the end of a body without a length
+        raise TimeoutError("deadline passed")
     return body.getvalue()
 
 
