@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run once check test lint typecheck bench bench-peers clean
+.PHONY: install run once check test lint typecheck bench bench-peers bench-clean clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,3 +44,6 @@ bench: $(STAMP)
 bench-peers: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/peers.py $(BENCH_ARGS)
+
+bench-clean: $(STAMP)
+	$(BIN)/python bench/clean/run.py $(BENCH_ARGS)

@@ -21,8 +21,10 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    StrictBool,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from .errors import ConfigError
@@ -67,6 +69,22 @@ def compile_regex(value: object) -> re.Pattern[str]:
         raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
 
 
+def check_selector(value: object) -> str:
+    """A CSS selector that compiles to XPath, as `clean.filters.compile_selector` will
+    compile it in a worker process (same translator: keep the two in step)."""
+    # Imported here: only a config with `remove` rules loads lxml in the polling process.
+    import cssselect
+    from lxml import etree
+
+    if not isinstance(value, str):
+        raise ValueError(f"expected a CSS selector as a string, got {value!r}")
+    try:
+        etree.XPath(cssselect.HTMLTranslator().css_to_xpath(value))
+    except (cssselect.SelectorError, etree.XPathError) as exc:
+        raise ValueError(f"invalid CSS selector {value!r}: {exc}") from None
+    return value
+
+
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 Size = Annotated[int, BeforeValidator(parse_size)]
 Regex = Annotated[
@@ -74,10 +92,37 @@ Regex = Annotated[
     BeforeValidator(compile_regex),
     PlainSerializer(lambda p: p.pattern, return_type=str),
 ]
+Selector = Annotated[str, BeforeValidator(check_selector)]
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+
+FILTER_FIELDS = ("title", "content", "author", "category")
+
+
+class Filter(_Frozen):
+    """One `keep` or `block` item: matches an entry when every field given matches
+    (re.search; `category` matches when any of the entry's categories does)."""
+
+    title: Regex | None = None
+    content: Regex | None = None  # the cleaned content as plain text
+    author: Regex | None = None  # an entry without an author never matches
+    category: Regex | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _is_mapping(cls, value: object) -> object:
+        if not isinstance(value, Mapping):
+            raise ValueError(f"expected a mapping of {', '.join(FILTER_FIELDS)}, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Filter:
+        if all(getattr(self, name) is None for name in FILTER_FIELDS):
+            raise ValueError(f"empty filter: give one or more of {', '.join(FILTER_FIELDS)}")
+        return self
 
 
 class Rules(_Frozen):
@@ -85,11 +130,17 @@ class Rules(_Frozen):
 
     drop_blocks: tuple[Regex, ...] = ()  # a leaf block whose text matches (re.search) is removed
     title_strip: tuple[Regex, ...] = ()  # every match is removed from the title
+    remove: tuple[Selector, ...] = ()  # elements matching a CSS selector are removed
+    keep: tuple[Filter, ...] = ()  # if any, an entry must match one to be published
+    block: tuple[Filter, ...] = ()  # an entry matching one is never published (wins over keep)
 
     def __add__(self, other: Rules) -> Rules:
         return Rules(
             drop_blocks=self.drop_blocks + other.drop_blocks,
             title_strip=self.title_strip + other.title_strip,
+            remove=self.remove + other.remove,
+            keep=self.keep + other.keep,
+            block=self.block + other.block,
         )
 
 
@@ -104,6 +155,8 @@ class Source(_Frozen):
     name: str | None = None
     interval: Duration | None = None
     rules: Rules = Rules()
+    full_text: StrictBool = False  # fetch each entry's article page (see `FullText`)
+    learn: StrictBool = True  # learn this source's recurring boilerplate (see `Learning`)
 
     @field_validator("url")
     @classmethod
@@ -147,6 +200,28 @@ class Poll(_Frozen):
         return None if value in (0, "0", "0s", "0ms") else value
 
 
+class FullText(_Frozen):
+    """Article fetches for sources with `full_text: true`."""
+
+    timeout: Duration = 15.0  # total deadline for one article, redirects and body included
+    max_bytes: Size = 5 * 1024 * 1024  # applied after decompression
+    # Article URLs come from whoever writes the feed: only public addresses are fetched
+    # unless the operator says otherwise (a guard against server-side request forgery).
+    allow_private: StrictBool = False
+
+
+class Learning(_Frozen):
+    """Learned per-source boilerplate: blocks, sentence runs at the head or tail of
+    blocks, and title prefixes/suffixes that recur across a source's recent entries."""
+
+    enabled: StrictBool = True
+    min_entries: int = Field(default=3, ge=2, le=1000)  # entries seen before anything is learned
+    min_support: int = Field(default=3, ge=2, le=1000)  # entries a pattern must occur in
+    min_share: float = Field(default=0.5, gt=0, le=1)  # ...and this share of those remembered
+    max_removed_share: float = Field(default=0.5, gt=0, lt=1)  # of an entry's text, at most
+    window: int = Field(default=60, ge=3, le=1000)  # entries remembered per source
+
+
 class Server(_Frozen):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -160,6 +235,8 @@ class Config(_Frozen):
     poll: Poll = Poll()
     server: Server = Server()
     rules: Rules = Rules()
+    full_text: FullText = FullText()
+    learning: Learning = Learning()
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @property

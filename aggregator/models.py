@@ -135,6 +135,7 @@ class CleanFeed:
     entries: tuple[CleanEntry, ...]
     warning: str | None = None
     feed_id: str | None = None  # the feed's own id, for atom:source
+    memory: str | None = None  # what cleaning learned of the source (JSON), None: nothing new
 
 
 # --- store / dedupe ----------------------------------------------------------

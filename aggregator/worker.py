@@ -29,7 +29,9 @@ from .errors import ParseError
 from .models import CleanFeed
 
 if TYPE_CHECKING:
+    from .clean.filters import FilterSpec
     from .clean.rules import CleanRules, OperatorRules
+    from .config import Rules
 
 _HEADER = struct.Struct("!Q")  # the byte length of the pickle that follows
 # A child runs `serve`, finding this very package first (whatever the parent's path).
@@ -38,16 +40,41 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 
 
 @dataclass(frozen=True, slots=True)
+class PlainFilter:
+    """A `keep` or `block` item (`config.Filter`) as plain values."""
+
+    title: re.Pattern[str] | None = None
+    content: re.Pattern[str] | None = None
+    author: re.Pattern[str] | None = None
+    category: re.Pattern[str] | None = None
+
+    @classmethod
+    def of(cls, spec: FilterSpec) -> PlainFilter:
+        return cls(spec.title, spec.content, spec.author, spec.category)
+
+
+@dataclass(frozen=True, slots=True)
 class PlainRules:
     """An operator's rules (`config.Rules`) as plain values: what the pipeline sends to
-    worker processes, which then need not load the config's models to unpickle them."""
+    worker processes, which then need not load the config's models to unpickle them.
+    CSS selectors travel as strings: a worker compiles them (`clean.filters`), since
+    compiled XPath does not pickle."""
 
     drop_blocks: tuple[re.Pattern[str], ...] = ()
     title_strip: tuple[re.Pattern[str], ...] = ()
+    remove: tuple[str, ...] = ()
+    keep: tuple[PlainFilter, ...] = ()
+    block: tuple[PlainFilter, ...] = ()
 
     @classmethod
-    def of(cls, rules: OperatorRules) -> PlainRules:
-        return cls(tuple(rules.drop_blocks), tuple(rules.title_strip))
+    def of(cls, rules: Rules) -> PlainRules:
+        return cls(
+            drop_blocks=tuple(rules.drop_blocks),
+            title_strip=tuple(rules.title_strip),
+            remove=tuple(rules.remove),
+            keep=tuple(PlainFilter.of(spec) for spec in rules.keep),
+            block=tuple(PlainFilter.of(spec) for spec in rules.block),
+        )
 
 
 def parse_and_clean(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import pytest
+import yaml
 from pydantic import BaseModel
 
 from aggregator.config import Config, ConfigError, Rules, load_config, parse_config
@@ -60,6 +61,57 @@ INVALID = {
         base(rules={"title_strip": ["ok", "[z-a]"]}),
         "rules.title_strip[1]: invalid regular expression",
     ),
+    "invalid CSS selector": (
+        with_source(1, rules={"remove": ["div.share", "div["]}),
+        "sources[1].rules.remove[1]: invalid CSS selector 'div[': Expected ident",
+    ),
+    "empty CSS selector": (
+        base(rules={"remove": [""]}),
+        "rules.remove[0]: invalid CSS selector '': Expected selector",
+    ),
+    "pseudo-element selector": (
+        base(rules={"remove": ["p::after"]}),
+        "rules.remove[0]: invalid CSS selector 'p::after': Pseudo-elements are not supported",
+    ),
+    "selector not a string": (
+        base(rules={"remove": [["div"]]}),
+        "rules.remove[0]: expected a CSS selector as a string",
+    ),
+    "unknown filter field": (
+        base(rules={"block": [{"titel": "^Ad"}]}),
+        "rules.block[0].titel: unknown key",
+    ),
+    "bad filter regex": (
+        with_source(0, rules={"keep": [{"title": "ok"}, {"title": "(unclosed"}]}),
+        "sources[0].rules.keep[1].title: invalid regular expression '(unclosed'",
+    ),
+    "bad category regex": (
+        base(rules={"keep": [{"title": "ok", "category": "[z-a]"}]}),
+        "rules.keep[0].category: invalid regular expression '[z-a]'",
+    ),
+    "empty filter": (
+        with_source(2, rules={"block": [{}]}),
+        "sources[2].rules.block[0]: empty filter: give one or more of title, content,",
+    ),
+    "filter of nulls": (base(rules={"keep": [{"author": None}]}), "rules.keep[0]: empty filter"),
+    "filter not a mapping": (
+        base(rules={"block": ["Sponsored"]}),
+        "rules.block[0]: expected a mapping of title, content, author, category, got 'Sponsored'",
+    ),
+    "full_text not a bool": (
+        with_source(0, full_text="sometimes"),
+        "sources[0].full_text: Input should be a valid boolean",
+    ),
+    "bad full_text timeout": (
+        base(full_text={"timeout": "15"}),
+        "full_text.timeout: invalid duration '15'",
+    ),
+    "bad full_text size": (base(full_text={"max_bytes": "5"}), "full_text.max_bytes: invalid size"),
+    "allow_private not a bool": (
+        base(full_text={"allow_private": "maybe"}),
+        "full_text.allow_private: Input should be a valid boolean",
+    ),
+    "unknown full_text key": (base(full_text={"retries": 2}), "full_text.retries: unknown key"),
     "workers out of range": (base(poll={"workers": 0}), "poll.workers:"),
     "bad base_url": (base(output={"base_url": "feeds.example.org"}), "output.base_url:"),
     "topic without title": (base(topics={"world": {}}), "topics.world.title: required key"),
@@ -136,6 +188,40 @@ def test_rules_are_compiled_and_combined() -> None:
     assert rules.title_strip[0].sub("", "Site: Title") == "Title"
 
 
+def test_filters_selectors_and_full_text() -> None:
+    data = with_source(
+        1,
+        full_text=True,
+        rules={"remove": ["p.byline"], "keep": [{"author": "Lee"}], "block": [{"title": "^Ad"}]},
+    )
+    data["rules"] = {
+        "remove": ["div.share", "#comments"],
+        "keep": [{"title": "(?i)budget", "category": "^Politics$"}],
+    }
+    data["full_text"] = {"timeout": "5s", "max_bytes": "1MB", "allow_private": True}
+    config = parse_config(data)
+    rules = config.rules_of(config.sources[1])
+    assert rules.remove == ("div.share", "#comments", "p.byline")
+    assert [(f.title, f.author) for f in rules.keep] == [
+        (re.compile("(?i)budget"), None),
+        (None, re.compile("Lee")),
+    ]
+    assert rules.keep[0].category == re.compile("^Politics$")
+    assert [f.title for f in rules.block] == [re.compile("^Ad")]
+    assert [s.full_text for s in config.sources] == [False, True, False]
+    assert (config.full_text.timeout, config.full_text.max_bytes) == (5.0, 1024 * 1024)
+    assert config.full_text.allow_private is True
+
+
+def test_full_text_defaults() -> None:
+    config = parse_config(base())
+    assert config.full_text.timeout == 15.0
+    assert config.full_text.max_bytes == 5 * 1024 * 1024
+    assert config.full_text.allow_private is False
+    assert not any(source.full_text for source in config.sources)
+    assert config.rules_of(config.sources[0]) == Rules()
+
+
 def test_load_config_reports_yaml_errors(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text("topics: {world: {title: W}\nsources: [\n")
@@ -162,6 +248,18 @@ def test_bundled_config_is_valid() -> None:
         assert Path(config.source_location(source)).is_file()
 
 
+def _yaml_examples() -> list[str]:
+    doc = (ROOT / "docs" / "configuration.md").read_text()
+    return re.findall(r"^```yaml\n(.*?)^```", doc, flags=re.MULTILINE | re.DOTALL)
+
+
+@pytest.mark.parametrize("example", _yaml_examples())
+def test_documented_examples_are_valid(example: str) -> None:
+    data = yaml.safe_load(example)
+    data.setdefault("topics", {"world": {"title": "World"}})
+    assert parse_config(data).sources
+
+
 def _keys(model: type[BaseModel], prefix: str) -> list[str]:
     keys = []
     for name, field in model.model_fields.items():
@@ -172,6 +270,10 @@ def _keys(model: type[BaseModel], prefix: str) -> list[str]:
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             keys += _keys(annotation, key + ".")
+        elif get_origin(annotation) is tuple:  # a list of mappings: rules.keep[].title
+            item = get_args(annotation)[0]
+            if isinstance(item, type) and issubclass(item, BaseModel):
+                keys += _keys(item, key + "[].")
     return keys
 
 
@@ -183,5 +285,7 @@ def test_every_key_is_documented() -> None:
     keys = _keys(Config, "") + _keys(Topic, "topics.<id>.") + _keys(Source, "sources[].")
     # A source's own rules take the same keys as the global `rules`.
     keys = [k.replace("sources[].rules.", "rules.") for k in keys]
+    # `keep` and `block` items take the same keys, documented once as `<filter>.…`.
+    keys = [re.sub(r"^rules\.(keep|block)\[\]\.", "<filter>.", k) for k in keys]
     missing = [k for k in keys if k not in documented]
     assert not missing, f"undocumented config keys: {missing}"

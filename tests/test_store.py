@@ -32,7 +32,15 @@ T1 = T0 + timedelta(hours=1)
 A = "https://a.example/feed.xml"
 B = "https://b.example/feed.xml"
 C = "https://c.example/feed.xml"
-TABLES = {"topics", "sources", "source_topics", "fetch_state", "entries", "entry_topics"}
+TABLES = {
+    "topics",
+    "sources",
+    "source_topics",
+    "fetch_state",
+    "entries",
+    "entry_topics",
+    "source_memory",
+}
 
 
 def config(tmp_path: Path, *sources: dict[str, Any], **topics: str) -> Config:
@@ -113,7 +121,7 @@ def test_migration_creates_the_schema(tmp_path: Path) -> None:
     try:
         assert set(inspect(store.engine).get_table_names()) == TABLES | {"alembic_version"}
         with store.engine.connect() as conn:
-            assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0001"
+            assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0002"
             assert conn.scalar(text("PRAGMA journal_mode")) == "wal"
             assert conn.scalar(text("PRAGMA foreign_keys")) == 1
             assert conn.scalar(text("PRAGMA busy_timeout")) == 5000
@@ -512,3 +520,33 @@ def test_poll_writes_are_batched(db: Store) -> None:
     with db.engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(entries)) == 50
         assert conn.scalar(select(func.count()).select_from(fetch_state)) == 3
+
+
+# --- learned boilerplate -------------------------------------------------------------
+
+
+def save_feed(store: Store, url: str, feed: CleanFeed, now: datetime = T0) -> None:
+    store.save_poll(
+        source_id(store, url),
+        token=None,
+        feed=feed,
+        validators=Validators(etag=None, last_modified=None, body_hash="h"),
+        http_status=200,
+        now=now,
+        next_poll_at=now + timedelta(minutes=30),
+    )
+
+
+def test_what_a_poll_learned_is_saved_with_it_and_replaced_by_the_next(db: Store) -> None:
+    feed = CleanFeed(title="A", link=None, subtitle="", entries=(entry("a1"),), memory='{"v":1}')
+    assert db.memory(source_id(db, A)) is None
+
+    save_feed(db, A, feed)
+    assert db.memory(source_id(db, A)) == '{"v":1}'
+    save_feed(db, A, replace(feed, memory='{"v":2}'), T0 + timedelta(hours=1))
+    assert db.memory(source_id(db, A)) == '{"v":2}'
+    save_feed(db, A, replace(feed, memory=None), T0 + timedelta(hours=2))  # nothing new
+
+    assert db.memory(source_id(db, A)) == '{"v":2}'
+    assert db.memory(source_id(db, B)) is None
+    assert db.integrity_check() == []

@@ -132,8 +132,15 @@ class Store:
             dirty = set(plan.dirty_topics)
             if polls.update_source_meta(conn, source_id, source, feed):
                 dirty.update(source.topics)  # the atom:source of its entries changes
+            if feed.memory is not None:
+                polls.save_memory(conn, source_id, feed.memory, now)
             source_queries.bump(conn, dirty)
         return plan.counts
+
+    def memory(self, source_id: int) -> str | None:
+        """What cleaning has learned of a source (JSON, see `clean.learn.Memory`)."""
+        with self._begin(f"reading what was learned of source {source_id}") as conn:
+            return polls.load_memory(conn, source_id)
 
     def save_not_modified(
         self,
@@ -222,6 +229,17 @@ class Store:
         the published copy first, then its duplicates by first seen. [] if unknown."""
         with self._begin(f"reading the provenance of {output_id}") as conn:
             return reads.provenance(conn, output_id)
+
+    def explain(self, ident: str) -> list[reads.Explained]:
+        """The stored entries whose output id, link or guid is `ident`, with what
+        cleaning removed from each."""
+        with self._begin(f"looking up entry {ident}") as conn:
+            return reads.explain_entries(conn, ident)
+
+    def find_sources(self, name: str) -> list[tuple[int, str, str | None]]:
+        """(id, url, name) of sources by configured name, feed title or URL."""
+        with self._begin(f"looking up source {name}") as conn:
+            return reads.find_sources(conn, name)
 
     def integrity_check(self) -> list[str]:
         """Problems found, [] when healthy: SQLite's own checks, then our invariants."""

@@ -15,7 +15,7 @@ from ..dedupe import Canonical, KnownEntry, PollInput, PollPlan, is_dedupable, p
 from ..errors import StoreError
 from ..models import CleanEntry, CleanFeed, Validators
 from .database import chunks
-from .schema import entries, entry_topics, fetch_state, source_topics, sources
+from .schema import entries, entry_topics, fetch_state, source_memory, source_topics, sources
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,3 +274,17 @@ def update_source_meta(
     values = {"title": title, "link": link, "feed_id": feed_id}
     conn.execute(update(sources).where(sources.c.id == source_id).values(values))
     return True
+
+
+def save_memory(conn: Connection, source_id: int, data: str, now: datetime) -> None:
+    """Replace what was learned of a source (one row per source)."""
+    values = {"data": data, "updated_at": now}
+    where = source_memory.c.source_id == source_id
+    if conn.execute(update(source_memory).where(where).values(values)).rowcount == 0:
+        conn.execute(insert(source_memory).values(values | {"source_id": source_id}))
+
+
+def load_memory(conn: Connection, source_id: int) -> str | None:
+    where = source_memory.c.source_id == source_id
+    data: str | None = conn.scalar(select(source_memory.c.data).where(where))
+    return data

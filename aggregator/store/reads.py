@@ -91,6 +91,51 @@ def _copies(conn: Connection, topic_id: str, canon: int) -> list[Copy]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class Explained:
+    """An entry as `aggregator explain` shows it: where it came from and what cleaning
+    removed from it, each removal with the rule (or learned pattern) id that did."""
+
+    output_id: str
+    title: str
+    link: str | None
+    source_id: int
+    source_url: str
+    source_name: str | None
+    removals: tuple[tuple[str, str], ...]  # (rule id, sample)
+
+
+def explain_entries(conn: Connection, ident: str) -> list[Explained]:
+    """Entries whose output id, link or guid is `ident` (a story can be in several
+    sources: each copy is listed, in the order they were first seen)."""
+    e, s = entries, sources
+    query = (
+        select(e.c.output_id, e.c.title, e.c.link, e.c.removals, s.c.id, s.c.url, s.c.name)
+        .join(s, s.c.id == e.c.source_id)
+        .where(or_(e.c.output_id == ident, e.c.link == ident, e.c.guid == ident))
+        .order_by(e.c.first_seen, e.c.id)
+    )
+    return [
+        Explained(r.output_id, r.title, r.link, r.id, r.url, r.name, _removals(r.removals))
+        for r in conn.execute(query)
+    ]
+
+
+def _removals(data: str) -> tuple[tuple[str, str], ...]:
+    return tuple((str(rule), str(sample)) for rule, sample in json.loads(data))
+
+
+def find_sources(conn: Connection, name: str) -> list[tuple[int, str, str | None]]:
+    """(id, url, name) of the sources whose configured name, feed title or URL is `name`
+    (case-insensitive for names and titles)."""
+    s = sources
+    folded = name.casefold()
+    query = select(s.c.id, s.c.url, s.c.name).where(
+        or_(func.lower(s.c.name) == folded, func.lower(s.c.title) == folded, s.c.url == name)
+    )
+    return [(r.id, r.url, r.name) for r in conn.execute(query.order_by(s.c.position, s.c.id))]
+
+
 # Invariants the schema cannot express; each query selects the rows that break one.
 INVARIANTS: Sequence[tuple[str, str]] = (
     (

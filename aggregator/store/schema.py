@@ -151,3 +151,12 @@ entry_topics = Table(
     PrimaryKeyConstraint("entry_id", "topic_id"),
     Index(None, "topic_id", "duplicate_of", "published"),
 )
+source_memory = Table(
+    "source_memory",
+    metadata,
+    # What the clean stage has learned of a source's boilerplate (`clean.learn.Memory`
+    # as versioned JSON), written in the transaction of the poll that taught it.
+    Column("source_id", Integer, ForeignKey("sources.id"), primary_key=True),
+    Column("data", Text, nullable=False),
+    _when("updated_at", nullable=False),
+)

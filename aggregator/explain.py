@@ -1,0 +1,75 @@
+"""`aggregator explain`: what cleaning removed from an entry, and what it has learned of
+a source. Reads the store and formats text; changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .clean.learn import LearnSettings, Memory, Pattern, patterns
+from .errors import AggregatorError
+from .store import Store
+from .store.reads import Explained
+
+SAMPLES = 70  # characters of a sample shown per line
+
+
+class NotFound(AggregatorError):
+    """Nothing in the store answers to what was asked for."""
+
+
+def explain_entry(store: Store, ident: str, settings: LearnSettings) -> Iterator[str]:
+    """Lines describing each stored entry whose output id, link or guid is `ident`."""
+    found = store.explain(ident)
+    if not found:
+        raise NotFound(f"no stored entry has the id, link or guid {ident!r}")
+    learned: dict[int, dict[str, Pattern]] = {}
+    for entry in found:
+        if entry.source_id not in learned:
+            memory = Memory.from_json(store.memory(entry.source_id))
+            learned[entry.source_id] = {p.id: p for p in patterns(memory, settings)}
+        yield from _entry_lines(entry, learned[entry.source_id])
+
+
+def _entry_lines(entry: Explained, learned: dict[str, Pattern]) -> Iterator[str]:
+    yield f"entry {entry.output_id}: {entry.title}"
+    yield f"  source: {_source(entry.source_url, entry.source_name)}"
+    yield f"  link:   {entry.link or '(none)'}"
+    if not entry.removals:
+        yield "  removed: nothing"
+        return
+    yield f"  removed ({len(entry.removals)}):"
+    width = max(len(rule) for rule, _ in entry.removals)
+    for rule, sample in entry.removals:
+        pattern = learned.get(rule)
+        support = f" (support {pattern.support})" if pattern else ""
+        if rule.startswith("learned:") and pattern is None:
+            support = " (no longer learned)"
+        yield f"    {rule:<{width}}  {_quote(sample)}{support}"
+
+
+def explain_source(store: Store, name: str, settings: LearnSettings) -> Iterator[str]:
+    """Lines listing the patterns learned of each source called `name`."""
+    found = store.find_sources(name)
+    if not found:
+        raise NotFound(f"no source is named {name!r} (by config name, feed title or URL)")
+    for source_id, url, source_name in found:
+        memory = Memory.from_json(store.memory(source_id))
+        learned = patterns(memory, settings)
+        yield (
+            f"source {_source(url, source_name)}: {memory.entries} entries remembered, "
+            f"{len(learned)} pattern(s) learned"
+        )
+        if learned:
+            yield f"  {'support':>7}  {'kind':<12}  {'id':<24}  sample"
+        for pattern in learned:
+            share = f"{pattern.support}/{memory.entries}"
+            yield f"  {share:>7}  {pattern.kind:<12}  {pattern.id:<24}  {_quote(pattern.sample)}"
+
+
+def _source(url: str, name: str | None) -> str:
+    return f"{name} ({url})" if name else url
+
+
+def _quote(text: str) -> str:
+    text = " ".join(text.split())
+    return repr(text if len(text) <= SAMPLES else text[: SAMPLES - 1] + "…")
