@@ -18,6 +18,7 @@ UNTITLED = "(untitled)"
 TITLE_WORDS = 10  # words of the text that stand in for a missing title
 _MAX_PASSES = 8  # bounds the fixpoint loops below; real feeds need two or three
 _TAG_START = re.compile(r"<[a-zA-Z!/?]")  # where an HTML parser sees markup
+_MARKUP_CHARS = re.compile("[<&]")  # what starts markup or an entity
 
 
 def html_to_text(fragment: str) -> str:
@@ -38,19 +39,26 @@ def plain_text(value: str) -> str:
 
     Repeated until nothing changes: feeds double-escape titles (`&amp;amp;`), and a
     cleaned value must read the same when cleaned again. The price is that a literal
-    `<b>` in a title is taken for markup.
+    `<b>` in a title is taken for markup. A value still changing after `_MAX_PASSES`
+    passes (escaped that many times over: only an attack does that) loses every `<`
+    and `&`: otherwise its last pass could leave markup (`<img onerror>`) in it.
     """
     text = " ".join(scrub(value).split())
     for _ in range(_MAX_PASSES):
-        if _TAG_START.search(text):
-            again = " ".join(html_to_text(text).split())
-        elif "&" in text:  # entities only: no need to build a tree
-            again = " ".join(html.unescape(text).split())
-        else:
-            break
+        again = _plain_pass(text)
         if again == text:
-            break
+            return text
         text = again
+    if _plain_pass(text) == text:
+        return text
+    return " ".join(_MARKUP_CHARS.sub("", text).split())
+
+
+def _plain_pass(text: str) -> str:
+    if _TAG_START.search(text):
+        return " ".join(html_to_text(text).split())
+    if "&" in text:  # entities only: no need to build a tree
+        return " ".join(html.unescape(text).split())
     return text
 
 
