@@ -92,7 +92,7 @@ def parse_and_clean(
     prepared = CleanRules.of(rules)
     entries = []
     for parsed in feed.entries:
-        entry = clean_entry(parsed, prepared)
+        entry = clean_entry(parsed, prepared, site=feed.title)
         entries.append(replace(entry, content_hash=content_hash(entry.title, entry.text)))
     return CleanFeed(
         title=feed.title,

@@ -7,11 +7,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from lxml import html as lxml_html
 
+from aggregator.clean import clean_entry, html_to_text
+from aggregator.clean.rules import CleanRules
 from aggregator.config import Rules
 from aggregator.dedupe import output_id
 from aggregator.errors import ParseError
 from aggregator.models import CleanFeed, OriginFeed, PublishedEntry, TopicFeed
+from aggregator.parse import parse_feed
 from aggregator.publish import render_topic
 from aggregator.worker import parse_and_clean
 from tests.atom_schema import SCHEMA_AVAILABLE, validate_atom
@@ -20,6 +24,7 @@ from tests.feeds import SHARED
 CORPUS = SHARED / "corpus"
 FILES = sorted([*CORPUS.glob("real/*"), *CORPUS.glob("edge/*")]) if CORPUS.is_dir() else []
 FIRST_SEEN = datetime(2025, 1, 1, tzinfo=UTC)
+MIN_WORDS = 50  # a field with this much text before cleaning is an article, not a teaser
 
 
 def as_topic(path: Path, feed: CleanFeed) -> TopicFeed:
@@ -58,3 +63,30 @@ def test_corpus_file_parses_cleans_and_republishes(path: Path) -> None:
     data = render_topic(as_topic(path, feed), author="aggregator", generator_version="test")
     if SCHEMA_AVAILABLE:
         assert validate_atom(data) == []
+
+
+@pytest.mark.skipif(not FILES, reason="../shared/corpus is not beside the repo")
+@pytest.mark.parametrize("path", FILES, ids=[f"{p.parent.name}/{p.name}" for p in FILES])
+def test_corpus_articles_are_never_emptied(path: Path) -> None:
+    """Boilerplate rules (the catalogue's above all) never eat a whole article: a content
+    or summary with 50 words or more before cleaning keeps at least half of them."""
+    try:
+        feed = parse_feed(path.read_bytes(), url=f"https://corpus.test/{path.name}", headers={})
+    except ParseError:
+        return
+    for entry in feed.entries:
+        cleaned = clean_entry(entry, CleanRules(), site=feed.title)
+        for before, after in ((entry.content, cleaned.content), (entry.summary, cleaned.summary)):
+            words = len(_raw_text(before).split())
+            if words >= MIN_WORDS:
+                assert len(html_to_text(after).split()) >= words / 2, (entry.title, words)
+
+
+def _raw_text(html: str) -> str:
+    """The text of `html` as a browser would show it (hidden text included)."""
+    if not html.strip():
+        return ""
+    root = lxml_html.fragment_fromstring(html, create_parent="div")
+    for code in list(root.iter("script", "style", "template")):
+        code.drop_tree()
+    return root.text_content()

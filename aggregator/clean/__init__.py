@@ -1,7 +1,8 @@
 """The clean stage: a parsed entry becomes one fit to republish. Pure; no IO, no hashing.
 
-`clean_entry` parses each HTML field once, edits the tree (`html.py`: links,
-trackers, hidden and unsafe elements, operator boilerplate, empty blocks), takes
+`clean_entry` cleans the title first (`text.py`), parses each HTML field once, edits
+the tree (`html.py`: links, trackers, hidden and unsafe elements, the built-in
+boilerplate catalogue of `catalogue.py`, operator boilerplate, empty blocks), takes
 the plain text from that tree, and sanitises the serialised tree last with nh3
 (`sanitize.py`). Titles, authors and categories become plain text (`text.py`).
 Rules are data with ids (`rules.py`) and every removal of content is recorded as
@@ -19,20 +20,36 @@ from ..urls import is_safe_link, strip_tracking
 from .html import SAMPLE, TreePass, scrub, serialize, tree_text
 from .rules import UNSAFE_LINK, CleanRules, OperatorRules, TextRule
 from .sanitize import sanitize
-from .text import clean_title, html_to_text, plain_categories, plain_or_none, strip_title
+from .text import (
+    clean_title,
+    html_to_text,
+    plain_categories,
+    plain_or_none,
+    plain_text,
+    strip_title,
+)
 
 __all__ = ["CleanRules", "clean_entry", "clean_html", "clean_title", "html_to_text"]
 
 
-def clean_entry(entry: ParsedEntry, rules: OperatorRules | CleanRules) -> CleanEntry:
-    """Clean one entry with the operator's rules (global ones first, then the source's)."""
+def clean_entry(
+    entry: ParsedEntry, rules: OperatorRules | CleanRules, site: str | None = None
+) -> CleanEntry:
+    """Clean one entry with the operator's rules (global ones first, then the source's).
+
+    `site`: the feed's own title, which entry titles may carry ("Title | Site").
+    """
     rules = CleanRules.of(rules)
     base = entry.base if is_safe_link(entry.base) else entry.link
-    drop_rules = rules.drop_blocks
-    content, content_text, content_removals = clean_html(entry.content, base, drop_rules)
-    summary, summary_text, summary_removals = clean_html(entry.summary, base, drop_rules)
+    # The title first: a first heading repeating it (either spelling) is removed.
+    plain = plain_text(entry.title)
+    title, title_removals = strip_title(plain, rules.title_strip, "", site) if plain else ("", ())
+    drop, spellings = rules.drop_blocks, (plain, title)
+    content, content_text, content_removals = clean_html(entry.content, base, drop, spellings)
+    summary, summary_text, summary_removals = clean_html(entry.summary, base, drop, spellings)
     text = content_text or summary_text
-    title, title_removals = strip_title(entry.title, rules.title_strip, text)
+    if not plain:  # the first words of the text stand in, stripped like any title
+        title, title_removals = strip_title("", rules.title_strip, text, site)
     link, link_removals = _clean_link(entry.link)
     enclosures, dropped = _clean_enclosures(entry.enclosures)
     return CleanEntry(
@@ -53,15 +70,19 @@ def clean_entry(entry: ParsedEntry, rules: OperatorRules | CleanRules) -> CleanE
 
 
 def clean_html(
-    html: str, base: str | None, drop_rules: Sequence[TextRule] = ()
+    html: str,
+    base: str | None,
+    drop_rules: Sequence[TextRule] = (),
+    title: str | Sequence[str] | None = None,
 ) -> tuple[str, str, tuple[Removal, ...]]:
     """Sanitised HTML, its plain text and what was removed, from one parse of `html`.
 
     Relative URLs are resolved against `base` (an absolute http(s) URL), or dropped.
+    A first heading repeating `title` (or one of several spellings) is removed.
     """
     if not html or html.isspace():
         return "", "", ()
-    tree = TreePass(base, drop_rules)
+    tree = TreePass(base, drop_rules, title)
     root = tree.parse(html)
     removals = tree.run(root)
     # The text comes from the edited tree, which already satisfies the allow-list, so

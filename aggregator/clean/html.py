@@ -3,8 +3,11 @@
 Not the sanitiser (`sanitize.py` runs after this, on the serialised tree), not the
 HTML5-consistency reshaping (`shape.py`), no title or entry logic (`text.py`,
 `__init__.py`). One bottom-up pass (`TreePass`) resolves and untracks links, removes
-trackers, hidden and unsafe elements, operator boilerplate blocks and blocks left
-empty, and reshapes the rest to the sanitiser's allow-list.
+trackers, hidden and unsafe elements, catalogued boilerplate (`catalogue.py`: by
+class, link and image URL), operator boilerplate blocks and blocks left empty, and
+reshapes the rest to the sanitiser's allow-list. Then the fragment's edges: runs of
+breaks collapse, and the catalogue's text rules judge the last blocks (footers,
+teasers, share rows) and the first (a heading repeating the title), nothing between.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from lxml import etree
 
 from ..models import Removal
 from ..urls import is_safe_link, strip_tracking
+from . import catalogue as C
+from . import edges as E
 from . import rules as R
 from .shape import AS_IS, HEADINGS, SHAPE_FLAGS, fix_tables, reshape, unwrap
 
@@ -61,6 +66,14 @@ _TINY_STYLE = re.compile(
     r"(?<![-\w])(?:width|height)\s*:\s*[01](?:\.0*)?(?:px)?\s*(?:!important\s*)?(?:;|$)",
     re.IGNORECASE,
 )
+_RULERS = frozenset({"br", "hr"})
+_BLOCKS = DROPPABLE | _CONTAINERS
+_WRAPPERS = frozenset({"div", "section", "article", "header", "footer", "aside", "main"})
+_TITLE_HEADINGS = frozenset({"h1", "h2", "h3", "h4"})
+_EDGE_BLOCKS = 8  # blocks an edge trim may remove: bounds the loops, never reached
+_MAX_EDGE_TEXT = 400  # longer blocks are text, not footers: no regex runs over them
+_SENTENCE_END = frozenset(".!?…:;»)]\"”’'")
+_READ_MORE = dict(C.TAIL_TEXTS)[C.READ_MORE_TAIL]
 _BREAK = "\x00"  # a line break in text being assembled: `scrub` keeps it out of the tree
 # Plain lxml elements: lxml.html's element classes cost a Python call per element.
 _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False)
@@ -131,9 +144,22 @@ class TreePass:
     resolved against `base` (an absolute http(s) URL); without one they are dropped.
     """
 
-    def __init__(self, base: str | None, drop_rules: Sequence[R.TextRule] = ()) -> None:
+    def __init__(
+        self,
+        base: str | None,
+        drop_rules: Sequence[R.TextRule] = (),
+        title: str | Sequence[str] | None = None,
+        *,
+        catalogue: bool = True,
+    ) -> None:
+        """`title`: the entry's title (or several spellings of it) that a first heading
+        may repeat. `catalogue`: apply the built-in boilerplate catalogue (not when only
+        the text of some HTML is wanted)."""
+        self.catalogue = catalogue
         self.base, self._scheme, self._origin = _split_base(base)
         self.drop_rules = tuple(drop_rules)
+        titles = (title,) if isinstance(title, str) else title or ()
+        self.titles = frozenset(filter(None, map(E.normalise, titles)))
         self.removals: list[Removal] = []
         self.nested: set[Element] = set()  # kept elements with line breaks below them
         self.texts: dict[Element, str] = {}  # text of kept leaves, as read for drop rules
@@ -157,6 +183,10 @@ class TreePass:
             self._visit(el)
         if self._below.pop(root, 0) & _LINE:
             self.nested.add(root)
+        if self.catalogue:
+            self._collapse_breaks(root)
+            self._trim_tail(root, root)
+            self._trim_head(root, root)
         return tuple(reversed(self.removals))  # about document order
 
     def _visit(self, el: Element) -> None:
@@ -202,10 +232,16 @@ class TreePass:
         style = el.get("style")
         if el.get("hidden") is not None or (style and _HIDDEN_STYLE.search(style)):
             return Removal(R.HIDDEN_ELEMENT, _sample(el, tag))
+        classes = el.get("class") if self.catalogue else None
+        if classes:
+            for token in classes.split():
+                rule = C.CLASS_RULES.get(token)
+                if rule is not None:
+                    return Removal(rule, _sample(el, tag))
         if tag == "img":
             return self._image(el)
         if tag == "a":
-            self._link(el)
+            return self._link(el)
         return None
 
     def _image(self, el: Element) -> Removal | None:
@@ -218,21 +254,30 @@ class TreePass:
                 return Removal(rule.id, src[:SAMPLE])
         if _is_pixel(el):
             return Removal(R.PIXEL_IMAGE, src[:SAMPLE])
+        match = C.IMAGE_PATTERN.match(src) if self.catalogue else None
+        if match is not None:
+            return Removal(C.rule_of(match), src[:SAMPLE])
         if src != raw:
             el.set("src", src)
         return None
 
-    def _link(self, el: Element) -> None:
+    def _link(self, el: Element) -> Removal | None:
+        """Removes a catalogued link (share buttons, ads) with its text; else resolves it."""
         raw = el.get("href")
         if raw is None:
-            return
+            return None
+        # As written: tracking parameters are signs too.
+        match = C.LINK_PATTERN.match(raw.strip()) if self.catalogue else None
+        if match is not None:
+            return Removal(C.rule_of(match), raw[:SAMPLE])
         href = self._absolute(raw)
         if href is not None and (self._safe(href) or href[:7].lower() == "mailto:"):
             if href != raw:
                 el.set("href", href)
-            return
+            return None
         del el.attrib["href"]  # the text stays; a link we cannot vouch for goes
         self.removals.append(Removal(R.UNSAFE_LINK, raw[:SAMPLE]))
+        return None
 
     def _safe(self, url: str) -> bool:
         # The regex settles the common case without urlsplit, five times faster.
@@ -273,12 +318,160 @@ class TreePass:
                 return True
         return False
 
+    # --- the edges of the fragment: catalogue text rules judge the first and last
+    # blocks only, where feeds put footers, teasers and repeated titles.
+
+    def _collapse_breaks(self, root: Element) -> None:
+        """Runs of <br>/<hr> (only whitespace between) become one <hr> or two <br>."""
+        run: list[Element] = []
+        for el in list(root.iter("br", "hr")):
+            if run and el.getprevious() is run[-1] and E.blank(run[-1].tail):
+                run.append(el)
+                continue
+            self._collapse(run)
+            run = [el]
+        self._collapse(run)
+
+    def _collapse(self, run: list[Element]) -> None:
+        if len(run) < 3 and not (len(run) == 2 and "hr" in (run[0].tag, run[1].tag)):
+            return
+        keep = next((el for el in run if el.tag == "hr"), None)
+        kept = [keep] if keep is not None else run[:2]
+        for el in run:
+            if not any(el is k for k in kept):
+                self._unlink(el, separate=False)  # the kept break separates
+        self.removals.append(Removal(C.BR_RUN, f"{len(run) - len(kept)} of <br>/<hr>"))
+
+    def _trim_tail(self, root: Element, box: Element) -> None:
+        """Drop catalogued boilerplate from the end of `box`, last block first."""
+        for _ in range(_EDGE_BLOCKS):
+            el = E.last_child(box)
+            if el is None or not self._tail_removed(root, el):
+                return
+
+    def _tail_removed(self, root: Element, el: Element) -> bool:
+        tag = el.tag
+        if tag in _RULERS:
+            self._drop(el, Removal(C.BR_RUN, f"<{tag}>"))
+            return True
+        if tag == "a" or (tag in DROPPABLE and self._is_leaf(el)):
+            rule, text = self._tail_rule(el)
+            if rule is not None and E.has_before(el, root):
+                self._drop(el, Removal(rule, text[:SAMPLE]))
+                return True
+            if tag != "a":
+                self._trim_read_more_link(el)
+            return False
+        if tag in ("ul", "ol"):
+            return self._related_list(root, el)
+        if tag in _WRAPPERS:
+            self._trim_tail(root, el)
+            return self._drop_if_empty(el)
+        return False
+
+    def _tail_rule(self, el: Element) -> tuple[str | None, str]:
+        """The id of the catalogue rule a trailing leaf (or link) matches, and its text."""
+        text = " ".join((self.texts.get(el) or _flat_text(el)).split())
+        core = E.EDGE_PUNCTUATION.sub("", text)
+        if not core or len(core) > _MAX_EDGE_TEXT:
+            return None, text
+        for rule, pattern in C.TAIL_TEXTS:
+            if pattern.fullmatch(core) and (rule != C.READ_MORE_TAIL or E.only_links(el)):
+                return rule, text
+        heading = C.RELATED_HEADING.match(core)
+        if heading is not None and (heading.end() == len(core) or E.only_links(el, heading)):
+            return C.RELATED_POSTS, text
+        if E.is_share_row(el):
+            return C.SHARE_BAR, text
+        return None, text
+
+    def _trim_read_more_link(self, block: Element) -> None:
+        """Drop a "Read more" link ending a block after a finished sentence; keep the rest."""
+        link = block[-1] if len(block) else None
+        if link is None or link.tag != "a" or not E.blank(link.tail):
+            return
+        text = " ".join(_flat_text(link).split())
+        if not _READ_MORE.fullmatch(E.EDGE_PUNCTUATION.sub("", text)):
+            return
+        previous = link.getprevious()
+        if previous is None:
+            before = block.text or ""
+        elif previous.tag == "br" or not E.blank(previous.tail):
+            before = "." if previous.tag == "br" else previous.tail or ""
+        else:
+            before = _flat_text(previous)
+        if before.strip() and before.rstrip()[-1] in _SENTENCE_END:
+            self.texts.pop(block, None)
+            self._drop(link, Removal(C.READ_MORE_TAIL, text[:SAMPLE]))
+            if previous is None:
+                block.text = (block.text or "").rstrip()
+            else:
+                previous.tail = (previous.tail or "").rstrip() or None
+
+    def _related_list(self, root: Element, el: Element) -> bool:
+        """A trailing list of links under a "Related posts:" heading goes with it."""
+        heading = el.getprevious()
+        if heading is None or not E.blank(heading.tail) or not self._is_leaf(heading):
+            return False
+        title = E.EDGE_PUNCTUATION.sub("", " ".join(_flat_text(heading).split()))
+        if not C.RELATED_HEADING.fullmatch(title):
+            return False
+        if not all(E.only_links(item) for item in el if isinstance(item.tag, str)):
+            return False
+        self._drop(el, Removal(C.RELATED_POSTS, " ".join(_flat_text(el).split())[:SAMPLE]))
+        self._drop(heading, Removal(C.RELATED_POSTS, title[:SAMPLE]))
+        return True
+
+    def _trim_head(self, root: Element, box: Element) -> None:
+        """Drop leading rules and breaks, and a first heading that repeats the title."""
+        for _ in range(_EDGE_BLOCKS):
+            el = E.first_child(box)
+            if el is None:
+                return
+            if el.tag in _RULERS:
+                self._drop(el, Removal(C.BR_RUN, f"<{el.tag}>"))
+            elif self._repeats_title(el) and E.text_after(el, root):
+                text = " ".join(_flat_text(el).split())
+                self._drop(el, Removal(C.TITLE_REPEAT_HEADING, text[:SAMPLE]))
+            elif el.tag in _WRAPPERS:
+                self._trim_head(root, el)
+                self._drop_if_empty(el)
+                return
+            else:
+                return
+
+    def _repeats_title(self, el: Element) -> bool:
+        if not self.titles:
+            return False
+        if el.tag in _TITLE_HEADINGS:
+            if not self._is_leaf(el):
+                return False
+        elif not (el.tag in ("p", "div") and E.only_bold(el)):
+            return False
+        return E.normalise(_flat_text(el)) in self.titles
+
+    def _is_leaf(self, el: Element) -> bool:
+        """No blocks below `el` (line breaks are allowed)."""
+        if el not in self.nested:
+            return True
+        return not any(d.tag in _BLOCKS for d in el.iterdescendants())
+
+    def _drop_if_empty(self, el: Element) -> bool:
+        if E.blank(_flat_text(el)) and next(el.iter("img", "hr"), None) is None:
+            self._drop(el, Removal(R.EMPTY_BLOCK, f"<{el.tag}>"))
+            return True
+        return False
+
     def _drop(self, el: Element, removal: Removal) -> None:
         """Remove `el` and its content, keeping its tail."""
         self.removals.append(removal)
+        self._unlink(el)
+
+    def _unlink(self, el: Element, separate: bool = True) -> None:
+        """Remove `el`, keeping its tail (apart from what preceded it, if `separate`)."""
         parent, tail = el.getparent(), el.tail
         assert parent is not None
-        if tail and el.tag in LINE_TAGS and not tail[0].isspace():
+        if separate and tail and el.tag in LINE_TAGS and not tail[0].isspace():
             tail = " " + tail  # the removed block kept the words around it apart
         previous = el.getprevious()
         if tail and previous is None:

@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterable, Sequence
 
 from ..models import Removal
+from . import catalogue as C
+from .edges import normalise
 from .html import TreePass, scrub, tree_text
 from .rules import OperatorRules, TextRule, title_strip_rules
 
@@ -24,11 +26,12 @@ _MARKUP_CHARS = re.compile("[<&]")  # what starts markup or an entity
 def html_to_text(fragment: str) -> str:
     """Plain text of an HTML fragment: one line per block, whitespace collapsed.
 
-    Scripts, styles, form controls and hidden elements contribute no text.
+    Scripts, styles, form controls and hidden elements contribute no text; the
+    boilerplate catalogue is not applied (that is cleaning, not reading).
     """
     if not fragment or fragment.isspace():
         return ""
-    tree = TreePass(None)
+    tree = TreePass(None, catalogue=False)
     root = tree.parse(fragment)
     tree.run(root)
     return tree_text(root, tree)
@@ -62,24 +65,27 @@ def _plain_pass(text: str) -> str:
     return text
 
 
-def clean_title(title: str, rules: OperatorRules, text: str = "") -> str:
-    """The title to publish: plain text without the operator's `title_strip` matches.
+def clean_title(title: str, rules: OperatorRules, text: str = "", site: str | None = None) -> str:
+    """The title to publish: plain text without junk prefixes, the feed's name (`site`)
+    and the operator's `title_strip` matches.
 
     Never empty: an empty source title becomes the first words of `text`, else
     "(untitled)"; if the rules strip everything, the title before stripping is kept.
     """
-    return strip_title(title, title_strip_rules(rules), text)[0]
+    return strip_title(title, title_strip_rules(rules), text, site)[0]
 
 
 def strip_title(
-    title: str, strip_rules: Sequence[TextRule], text: str
+    title: str, strip_rules: Sequence[TextRule], text: str, site: str | None = None
 ) -> tuple[str, tuple[Removal, ...]]:
     """`clean_title`, with the removals its rules made."""
     plain = plain_text(title) or fallback_title(text)
+    site_name = normalise(plain_text(site)) if site else ""
     removals: list[Removal] = []
     stripped = plain
     for _ in range(_MAX_PASSES):  # until stable, so a second clean strips nothing more
         before = stripped
+        stripped = _strip_catalogue(stripped, site_name, removals)
         for rule in strip_rules:
             stripped = _cut(stripped, rule, removals)
         if stripped == before:
@@ -116,3 +122,30 @@ def _cut(text: str, rule: TextRule, removals: list[Removal]) -> str:
         return ""
 
     return " ".join(rule.pattern.sub(record, text).split())
+
+
+def _strip_catalogue(title: str, site: str, removals: list[Removal]) -> str:
+    """`title` without a known junk prefix and without the feed's own name (`site`,
+    normalised) before or after a separator; never fewer than three words left."""
+    junk = C.TITLE_JUNK_PREFIXES.match(title)
+    if junk is not None and _enough(title[junk.end() :]):
+        removals.append(Removal(C.TITLE_JUNK_PREFIX, junk.group().strip()))
+        title = title[junk.end() :].strip()
+    if not site:
+        return title
+    separators = list(C.TITLE_SEPARATORS.finditer(title))
+    last = separators[-1] if separators else None
+    before_last = title[: last.start()] if last is not None else ""
+    if last is not None and normalise(title[last.end() :]) == site and _enough(before_last):
+        removals.append(Removal(C.TITLE_SITE_NAME, title[last.start() :].strip()))
+        return before_last.strip()
+    first = C.SITE_PREFIX_SEPARATORS.search(title)
+    after_first = title[first.end() :] if first is not None else ""
+    if first is not None and normalise(title[: first.start()]) == site and _enough(after_first):
+        removals.append(Removal(C.TITLE_SITE_NAME, title[: first.end()].strip()))
+        return after_first.strip()
+    return title
+
+
+def _enough(rest: str) -> bool:
+    return len(rest.split()) >= C.MIN_TITLE_WORDS
