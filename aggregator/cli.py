@@ -41,6 +41,16 @@ def _parser() -> argparse.ArgumentParser:
             action="store_true",
             help="log every poll, and the libraries' own INFO lines",
         )
+    explain = commands.add_parser(
+        "explain", help="what cleaning removed from an entry, or learned of a source"
+    )
+    explain.add_argument(
+        "-c", "--config", type=Path, default=Path("config.yaml"), help="default: ./config.yaml"
+    )
+    what = explain.add_mutually_exclusive_group(required=True)
+    what.add_argument("entry", nargs="?", help="an entry's output id, link or guid")
+    what.add_argument("--source", metavar="NAME", help="a source's name, feed title or URL")
+    explain.set_defaults(verbose=False)
     return parser
 
 
@@ -78,6 +88,24 @@ def _print_line(result: PollResult) -> None:
     print(result.line(), flush=True)
 
 
+def cmd_explain(config: Config, entry: str | None, source: str | None) -> int:
+    from .explain import explain_entry, explain_source, learn_settings
+    from .store import Store
+
+    store = Store(config.storage_url)
+    try:
+        settings = learn_settings(config)
+        if source is not None:
+            lines = list(explain_source(store, source, settings))
+        else:
+            assert entry is not None
+            lines = list(explain_entry(store, entry, settings))
+    finally:
+        store.close()
+    print("\n".join(lines))
+    return EXIT_OK
+
+
 def cmd_run(config_path: Path, config: Config) -> int:
     from .daemon import Daemon
 
@@ -98,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_check(config)
         if args.command == "once":
             return cmd_once(config)
+        if args.command == "explain":
+            return cmd_explain(config, args.entry, args.source)
         return cmd_run(args.config, config)
     except AggregatorError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from .clean.learn import LearnSettings, Memory, Pattern, patterns
+from .config import Config
 from .errors import AggregatorError
 from .store import Store
 from .store.reads import Explained
@@ -15,6 +16,18 @@ SAMPLES = 70  # characters of a sample shown per line
 
 class NotFound(AggregatorError):
     """Nothing in the store answers to what was asked for."""
+
+
+def learn_settings(config: Config) -> LearnSettings:
+    """The learner's settings from the config's `learning` section."""
+    learning = config.learning
+    return LearnSettings(
+        min_entries=learning.min_entries,
+        min_support=learning.min_support,
+        min_share=learning.min_share,
+        max_removed_share=learning.max_removed_share,
+        window=learning.window,
+    )
 
 
 def explain_entry(store: Store, ident: str, settings: LearnSettings) -> Iterator[str]:

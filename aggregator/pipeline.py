@@ -26,6 +26,7 @@ from pathlib import Path
 from . import __version__
 from .config import Config, Source
 from .errors import AggregatorError, FetchError, ParseError, PublishError
+from .explain import learn_settings
 from .fetch import Fetcher
 from .models import CleanFeed, FetchResult, PollResult, SourceRow, TopicFeed
 from .schedule import next_poll
@@ -102,6 +103,7 @@ class Pipeline:
         self._pool: Executor | None = None
         self._pool_lock = threading.Lock()
         self._rules: dict[str | None, PlainRules] = {}
+        self._learning = learn_settings(config) if config.learning.enabled else None
         _keep_big_buffers_out_of_the_heap()
 
     # --- lifecycle ------------------------------------------------------------
@@ -214,11 +216,19 @@ class Pipeline:
         if result.status != "ok" or result.body is None:
             return _Fetched(source, started, result=result)
         rules = self._clean_rules(config_source)
+        learning = self._learning if config_source is None or config_source.learn else None
+        memory = self.store.memory(source.id) if learning is not None else None
         slots.acquire()
         try:
             parser = _InlineExecutor() if inline else self._parser()
             parsing = parser.submit(
-                parse_and_clean, result.body, result.final_url, dict(result.headers), rules
+                parse_and_clean,
+                result.body,
+                result.final_url,
+                dict(result.headers),
+                rules,
+                memory,
+                learning,
             )
         except BaseException:
             slots.release()

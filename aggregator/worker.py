@@ -30,6 +30,7 @@ from .models import CleanFeed
 
 if TYPE_CHECKING:
     from .clean.filters import FilterSpec
+    from .clean.learn import LearnSettings
     from .clean.rules import CleanRules, OperatorRules
     from .config import Rules
 
@@ -78,30 +79,52 @@ class PlainRules:
 
 
 def parse_and_clean(
-    body: bytes, url: str, headers: Mapping[str, str], rules: OperatorRules | CleanRules
+    body: bytes,
+    url: str,
+    headers: Mapping[str, str],
+    rules: OperatorRules | CleanRules,
+    memory: str | None = None,
+    learning: LearnSettings | None = None,
 ) -> CleanFeed:
     """Parse a fetched body and clean every entry, with its content hash set.
 
-    Raises ParseError for a body that is not a usable feed.
+    With `learning` settings, `memory` (what was learned of the source before, as JSON,
+    or None) is updated with this poll's entries and applied to them; the result
+    carries the new memory when it changed. Raises ParseError for a body that is not a
+    usable feed.
     """
-    from .clean import CleanRules, clean_entry
+    from .clean import CleanRules, clean_entries
+    from .clean.learn import Memory
+    from .clean.text import plain_text
     from .dedupe import content_hash
     from .parse import parse_feed
 
     feed = parse_feed(body, url=url, headers=headers)
-    prepared = CleanRules.of(rules)
-    entries = []
-    for parsed in feed.entries:
-        entry = clean_entry(parsed, prepared, site=feed.title)
-        entries.append(replace(entry, content_hash=content_hash(entry.title, entry.text)))
-    return CleanFeed(
-        title=feed.title,
-        link=feed.link,
-        subtitle=feed.subtitle,
-        entries=tuple(entries),
-        warning=feed.warning,
-        feed_id=feed.feed_id,
+    site = plain_text(feed.title)  # republished in atom:source: never markup
+    old = Memory.from_json(memory) if learning is not None else None
+    cleaned, learned = clean_entries(
+        feed.entries, CleanRules.of(rules), site=site, memory=old, learning=learning
     )
+    entries = tuple(replace(e, content_hash=content_hash(e.title, e.text)) for e in cleaned)
+    new = learned.to_json() if learned is not None else None
+    return CleanFeed(
+        title=site,
+        link=feed.link,
+        subtitle=plain_text(feed.subtitle),
+        entries=entries,
+        warning=feed.warning,
+        feed_id=_safe_id(feed.feed_id),
+        memory=new if new != memory else None,
+    )
+
+
+_SCRIPT_SCHEME = re.compile(r"\s*(?:javascript|vbscript|livescript|data)\s*:", re.IGNORECASE)
+
+
+def _safe_id(feed_id: str | None) -> str | None:
+    """The feed's own id for atom:source, unless it is a script URL a reader might
+    turn into a link (the source's URL stands in then)."""
+    return None if feed_id is None or _SCRIPT_SCHEME.match(feed_id) else feed_id
 
 
 # --- the pool ----------------------------------------------------------------------

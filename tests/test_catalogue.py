@@ -7,6 +7,7 @@ catalogue is complete: every rule has a description and a case here.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from aggregator.clean import catalogue as C
 from aggregator.clean import clean_entry
 from aggregator.clean.catalogue import CATALOGUE, RULES
 from aggregator.clean.rules import CleanRules
@@ -26,7 +28,11 @@ REL = 'rel="noopener noreferrer"'
 
 
 def entry(content: str, title: str = "An article title", site: str | None = None) -> CleanEntry:
-    parsed = ParsedEntry(
+    return clean_entry(parse_entry(content, title), CleanRules(), site=site)
+
+
+def parse_entry(content: str, title: str = "An article title") -> ParsedEntry:
+    return ParsedEntry(
         key="k",
         guid="k",
         link=LINK,
@@ -37,7 +43,6 @@ def entry(content: str, title: str = "An article title", site: str | None = None
         published=datetime(2025, 1, 1, tzinfo=UTC),
         updated=None,
     )
-    return clean_entry(parsed, CleanRules(), site=site)
 
 
 def a(href: str, text: str) -> str:
@@ -417,14 +422,62 @@ def test_catalogue_case_cleans_to_itself(case: tuple[Any, ...]) -> None:
     assert second.removals == ()
 
 
+# name: (rule id, content HTML, categories, expected content HTML, removed by that rule?)
+LABEL_CASES: dict[str, tuple[str, str, tuple[str, ...], str, bool]] = {
+    "category-label-above-the-article": (
+        C.CATEGORY_LABEL,
+        "<div>Energy</div><div>ENERGY</div>" + BODY,
+        ("Energy", "Markets"),
+        KEPT,
+        True,
+    ),
+    "category-label-first-line-of-loose-text": (
+        C.CATEGORY_LABEL,
+        "Markets<br>" + BODY,
+        ("Markets",),
+        KEPT,
+        True,
+    ),
+    "category-word-inside-the-article-kept": (
+        C.CATEGORY_LABEL,
+        BODY + "<p>Energy</p>",
+        ("Energy",),
+        BODY + "<p>Energy</p>",
+        False,
+    ),
+    "first-line-only-mentioning-the-category-kept": (
+        C.CATEGORY_LABEL,
+        "<p>Energy prices rose again.</p>" + BODY,
+        ("Energy",),
+        "<p>Energy prices rose again.</p>" + BODY,
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("rule", "html", "categories", "expected", "removed"), LABEL_CASES.values(), ids=LABEL_CASES
+)
+def test_catalogue_category_labels(
+    rule: str, html: str, categories: tuple[str, ...], expected: str, removed: bool
+) -> None:
+    parsed = replace(parse_entry(html), categories=categories)
+    cleaned = clean_entry(parsed, CleanRules())
+    assert cleaned.content == expected
+    assert (rule in {r.rule for r in cleaned.removals}) is removed
+    again = clean_entry(replace(parsed, content=cleaned.content), CleanRules())
+    assert again.content == cleaned.content
+
+
 def test_every_rule_is_described_and_has_cases() -> None:
-    tested = {case[0] for case in [*HTML_CASES.values(), *TITLE_CASES.values()]}
+    cases = [*HTML_CASES.values(), *TITLE_CASES.values(), *LABEL_CASES.values()]
+    tested = {case[0] for case in cases}
     assert len(RULES) == len(CATALOGUE)  # ids are unique
     for rule in CATALOGUE:
         assert rule.description.strip(), rule.id
         assert rule.id in tested, f"{rule.id} has no test case"
-    positive = {case[0] for case in [*HTML_CASES.values(), *TITLE_CASES.values()] if case[-1]}
-    negative = {case[0] for case in [*HTML_CASES.values(), *TITLE_CASES.values()] if not case[-1]}
+    positive = {case[0] for case in cases if case[-1]}
+    negative = {case[0] for case in cases if not case[-1]}
     assert positive == negative == set(RULES)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import pytest
@@ -153,33 +154,34 @@ def _words(text: str) -> set[str]:
     return set(re.findall(r"[\w’']+:?|[:]", text))
 
 
-@pytest.mark.skipif(not SEED.is_dir(), reason="../shared/fixtures/seed is not beside the repo")
-def test_seed_feed_meets_expected_with_operator_rules(loopback: Loopback, tmp_path: Path) -> None:
+SEED_RULES = {
+    "title_strip": [r"^NextImg:\s*"],
+    "drop_blocks": [
+        r"^(THE AMERICA ONE NEWS|Sponsor:.*|back|topic|\d+|\|?\s*Remer,MN"
+        r"|\w{3} \d{1,2}, \d{4}\s*\|?|\d{1,2} \w{3} \d{4}|NextImg:.*)$",
+        r"Read the full package here",
+    ],
+}
+
+
+def run_seed(loopback: Loopback, tmp_path: Path, rules: dict[str, Any] | None) -> Path:
     loopback.feed("/republisher.rss", (SEED / "republisher.rss").read_bytes())
+    source: dict[str, Any] = {"url": loopback.url("/republisher.rss"), "topics": ["news"]}
+    if rules is not None:
+        source["rules"] = rules
     config = write_config(
-        tmp_path / "config.yaml",
-        {
-            "topics": {"news": {"title": "News"}},
-            "sources": [
-                {
-                    "url": loopback.url("/republisher.rss"),
-                    "topics": ["news"],
-                    "rules": {
-                        "title_strip": [r"^NextImg:\s*"],
-                        "drop_blocks": [
-                            r"^(THE AMERICA ONE NEWS|Sponsor:.*|back|topic|\d+|\|?\s*Remer,MN"
-                            r"|\w{3} \d{1,2}, \d{4}\s*\|?|\d{1,2} \w{3} \d{4}|NextImg:.*)$",
-                            r"Read the full package here",
-                        ],
-                    },
-                }
-            ],
-        },
+        tmp_path / "config.yaml", {"topics": {"news": {"title": "News"}}, "sources": [source]}
     )
     result = cli("once", "-c", str(config), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("ok ")
-    published = _topic_feed(tmp_path / "feeds" / "news.xml")
+    return config
+
+
+def assert_seed_expectations(feed_path: Path, *, exactly: bool = False) -> None:
+    """expected.json holds; `exactly`: the content is the kept paragraphs, nothing else
+    (DESIGN.md: "the title and the five article paragraphs, nothing else")."""
+    published = _topic_feed(feed_path)
     by_link = {e.link: e for e in published.entries}
     links = dict(
         re.findall(
@@ -197,9 +199,41 @@ def test_seed_feed_meets_expected_with_operator_rules(loopback: Loopback, tmp_pa
         blocks = [" ".join(el.text_content().split()) for el in tree.iter("p", "div", "h2")]
         for paragraph in case["keep"]:
             assert paragraph in blocks, paragraph[:60]
+        if exactly:
+            lines = [" ".join(el.text_content().split()) for el in tree if el.tag != "br"]
+            assert [line for line in lines if line] == case["keep"]
         text = entry.title + "\n" + tree.text_content()
         for junk in case["drop"]:
             assert not re.search(rf"(?<!\w){re.escape(junk)}(?!\w)", text), junk
+
+
+@pytest.mark.skipif(not SEED.is_dir(), reason="../shared/fixtures/seed is not beside the repo")
+def test_seed_feed_meets_expected_with_operator_rules(loopback: Loopback, tmp_path: Path) -> None:
+    run_seed(loopback, tmp_path, SEED_RULES)
+
+    assert_seed_expectations(tmp_path / "feeds" / "news.xml")
+
+
+@pytest.mark.skipif(not SEED.is_dir(), reason="../shared/fixtures/seed is not beside the repo")
+def test_seed_feed_meets_expected_with_no_rule_and_explains_why(
+    loopback: Loopback, tmp_path: Path
+) -> None:
+    """The catalogue and what is learned from the feed's own four entries suffice."""
+    config = run_seed(loopback, tmp_path, None)
+
+    assert_seed_expectations(tmp_path / "feeds" / "news.xml", exactly=True)
+    explained = cli("explain", "-c", str(config), "republisher-1", cwd=tmp_path)
+    assert explained.returncode == 0, explained.stderr
+    assert "Sponsor: QWIKET" in explained.stdout and "learned:block:" in explained.stdout
+    assert "(support 4)" in explained.stdout
+    url = loopback.url("/republisher.rss")
+    learned = cli("explain", "-c", str(config), "--source", url, cwd=tmp_path)
+    assert learned.returncode == 0, learned.stderr
+    assert "4 entries remembered" in learned.stdout
+    assert re.search(r"4/4\s+block\s+learned:block:\w+\s+'THE AMERICA ONE NEWS'", learned.stdout)
+    missing = cli("explain", "-c", str(config), "no-such-entry", cwd=tmp_path)
+    assert missing.returncode == 1
+    assert "no stored entry has the id, link or guid 'no-such-entry'" in missing.stderr
 
 
 def test_store_consistent_after_runs(site: tuple[Loopback, Path]) -> None:

@@ -567,16 +567,6 @@ def test_payload_is_harmless_when_published(placement: str, payload: str) -> Non
         assert validate_atom(data) == []
 
 
-SOURCE_TITLE_BUG = (
-    "the origin feed's own <title> is published unchanged in atom:source/title: "
-    "worker.parse_and_clean copies ParsedFeed.title into CleanFeed.title without "
-    "clean.text.plain_text, the store keeps it as sources.title, and store.reads builds "
-    "OriginFeed.title from it when the operator gave the source no name; the fix belongs "
-    "in worker.py / clean/__init__.py (a plain-text feed title), not in this change"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=SOURCE_TITLE_BUG)
 @pytest.mark.parametrize("fmt", ["rss", "atom"])
 @pytest.mark.parametrize(
     "name", ["script", "img-onerror", "svg-onload", "js-href", "text-then-tag"]
@@ -586,6 +576,17 @@ def test_source_feed_title_is_published_as_plain_text(fmt: str, name: str) -> No
     title = f"<title>{xml_text(PAYLOADS[name])}</title>".encode()
     _, data = run(document.replace(b"<title>Site</title>", title, 1))
     assert list(published_problems(data)) == []
+
+
+@pytest.mark.parametrize(
+    "feed_id", ["javascript:alert(1)", " JavaScript:alert(1)", "data:text/html,<b>x</b>"]
+)
+def test_a_script_url_as_the_source_feed_id_is_not_republished(feed_id: str) -> None:
+    document = atom_feed().replace(b"urn:test:site", xml_text(feed_id).encode(), 1)
+    cleaned, data = run(document)
+    assert cleaned.feed_id is None
+    source_ids = etree.fromstring(data).findall(".//{http://www.w3.org/2005/Atom}source/{*}id")
+    assert [i.text for i in source_ids] == [FEED_URL]  # the source's URL stands in
 
 
 @pytest.mark.parametrize("times", range(12))

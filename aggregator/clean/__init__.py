@@ -12,12 +12,18 @@ left empty: the pipeline sets it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from ..models import CleanEntry, Enclosure, ParsedEntry, Removal
 from ..urls import is_safe_link, strip_tracking
-from .html import SAMPLE, TreePass, scrub, serialize, tree_text
+from .blocks import Unit, apply_cuts, drop, head_labels, units
+from .catalogue import CATEGORY_LABEL
+from .edges import normalise
+from .filters import filter_decision, remove_selected
+from .html import SAMPLE, Element, TreePass, scrub, serialize, tree_text
+from .learn import BlockCut, Decision, EntryBlocks, LearnSettings, Memory, decide, remember
 from .rules import UNSAFE_LINK, CleanRules, OperatorRules, TextRule
 from .sanitize import sanitize
 from .text import (
@@ -29,44 +35,224 @@ from .text import (
     strip_title,
 )
 
-__all__ = ["CleanRules", "clean_entry", "clean_html", "clean_title", "html_to_text"]
+__all__ = [
+    "CleanRules",
+    "clean_entries",
+    "clean_entry",
+    "clean_html",
+    "clean_title",
+    "html_to_text",
+]
+
+
+def clean_entries(
+    entries: Sequence[ParsedEntry],
+    rules: OperatorRules | CleanRules,
+    *,
+    site: str | None = None,
+    memory: Memory | None = None,
+    learning: LearnSettings | None = None,
+) -> tuple[tuple[CleanEntry, ...], Memory | None]:
+    """Clean a poll's entries of one source, and learn from them.
+
+    With `learning` settings, what `memory` holds of the source is updated with these
+    entries first (so the first poll of a source already has entries to compare), then
+    each entry loses the blocks, sentence runs and title affixes learned as recurring.
+    Returns the published entries (the operator's keep/block filters applied) and the
+    updated memory (None without learning).
+    """
+    rules = CleanRules.of(rules)
+    prepared = [_Prepared.of(entry, rules, site) for entry in entries]
+    if learning is not None:
+        memory = remember(memory or Memory(), [p.learnable() for p in prepared], learning)
+        decisions = [decide(p.learnable(), memory, learning) for p in prepared]
+        decisions = _widen_templates(prepared, decisions, memory, learning)
+        cleaned = [p.finish(d) for p, d in zip(prepared, decisions, strict=True)]
+    else:
+        memory, cleaned = None, [p.finish(None) for p in prepared]
+    kept = (e for e in cleaned if filter_decision(e, rules.keep, rules.block)[0])
+    return tuple(kept), memory
+
+
+TEMPLATE_WORDS = 4  # words that start the rest of a templated block
+
+
+def _widen_templates(
+    prepared: Sequence[_Prepared],
+    decisions: list[Decision],
+    memory: Memory,
+    learning: LearnSettings,
+) -> list[Decision]:
+    """Drop whole the blocks a learned sentence run was trimmed from, when what is left
+    of them starts the same way in enough of this poll's entries: a template filled in
+    per entry ("This story is part of a collection on energy. Read the full package
+    here.") is boilerplate through and through."""
+    starts: dict[str, set[int]] = {}
+    for n, (entry, decision) in enumerate(zip(prepared, decisions, strict=True)):
+        for cut in decision.cuts:
+            if not cut.whole:
+                starts.setdefault(_template_key(entry, cut), set()).add(n)
+    needed = max(learning.min_support, math.ceil(learning.min_share * memory.entries))
+    templates = {key for key, entries in starts.items() if key and len(entries) >= needed}
+    if not templates:
+        return decisions
+    widened = []
+    for entry, decision in zip(prepared, decisions, strict=True):
+        cuts = tuple(
+            replace(cut, whole=True, text=entry.units()[cut.index].text)
+            if not cut.whole and _template_key(entry, cut) in templates
+            else cut
+            for cut in decision.cuts
+        )
+        widened.append(replace(decision, cuts=cuts))
+    return widened
+
+
+def _template_key(entry: _Prepared, cut: BlockCut) -> str:
+    text = entry.units()[cut.index].text
+    rest = text[: len(text) - len(cut.text)] if cut.at_end else text[len(cut.text) :]
+    words = normalise(rest).split()
+    return " ".join(words[:TEMPLATE_WORDS]) if len(words) >= TEMPLATE_WORDS else ""
 
 
 def clean_entry(
     entry: ParsedEntry, rules: OperatorRules | CleanRules, site: str | None = None
 ) -> CleanEntry:
-    """Clean one entry with the operator's rules (global ones first, then the source's).
+    """Clean one entry with the operator's rules (global ones first, then the source's),
+    without learning and without the keep/block filters.
 
     `site`: the feed's own title, which entry titles may carry ("Title | Site").
     """
-    rules = CleanRules.of(rules)
-    base = entry.base if is_safe_link(entry.base) else entry.link
-    # The title first: a first heading repeating it (either spelling) is removed.
-    plain = plain_text(entry.title)
-    title, title_removals = strip_title(plain, rules.title_strip, "", site) if plain else ("", ())
-    drop, spellings = rules.drop_blocks, (plain, title)
-    content, content_text, content_removals = clean_html(entry.content, base, drop, spellings)
-    summary, summary_text, summary_removals = clean_html(entry.summary, base, drop, spellings)
-    text = content_text or summary_text
-    if not plain:  # the first words of the text stand in, stripped like any title
-        title, title_removals = strip_title("", rules.title_strip, text, site)
-    link, link_removals = _clean_link(entry.link)
-    enclosures, dropped = _clean_enclosures(entry.enclosures)
-    return CleanEntry(
-        key=entry.key,
-        guid=entry.guid,
-        link=link,
-        title=title,
-        content=content,
-        summary=summary,
-        text=text,
-        author=plain_or_none(entry.author),
-        published=entry.published,
-        updated=entry.updated,
-        categories=plain_categories(entry.categories),
-        enclosures=enclosures,
-        removals=title_removals + content_removals + summary_removals + link_removals + dropped,
-    )
+    return _Prepared.of(entry, CleanRules.of(rules), site).finish(None)
+
+
+@dataclass(slots=True)
+class _Field:
+    """An HTML field after the tree pass: edited, not yet serialised."""
+
+    tree: TreePass | None = None
+    root: Element | None = None
+    removals: tuple[Removal, ...] = ()
+    edited: bool = False  # learned cuts changed it after the pass
+
+    @classmethod
+    def of(cls, html: str, base: str | None, rules: CleanRules, titles: Sequence[str]) -> _Field:
+        if not html or html.isspace():
+            return cls()
+        tree = TreePass(base, rules.drop_blocks, titles)
+        root = tree.parse(html)
+        removed = tuple(remove_selected(root, rules.remove)) if rules.remove else ()
+        return cls(tree, root, removed + tree.run(root))
+
+    def text(self) -> str:
+        if self.root is None:
+            return ""
+        return tree_text(self.root, None if self.edited else self.tree)
+
+    def html(self) -> str:
+        if self.root is None:
+            return ""
+        # The tree already satisfies the allow-list; nh3 runs last all the same.
+        return sanitize(serialize(self.root)).strip(" \t\n\r\f")  # blank ends carry nothing
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """An entry between the tree pass and serialising: what learning looks at."""
+
+    entry: ParsedEntry
+    rules: CleanRules
+    site: str | None
+    plain: str  # the source's title as plain text
+    title: str
+    title_removals: tuple[Removal, ...]
+    content: _Field
+    summary: _Field
+    _units: list[Unit] | None = None
+
+    @classmethod
+    def of(cls, entry: ParsedEntry, rules: CleanRules, site: str | None) -> _Prepared:
+        base = entry.base if is_safe_link(entry.base) else entry.link
+        # The title first: a first heading repeating it (either spelling) is removed.
+        plain = plain_text(entry.title)
+        title, removals = strip_title(plain, rules.title_strip, "", site) if plain else ("", ())
+        titles = (plain, title)
+        content = _Field.of(entry.content, base, rules, titles)
+        summary = _Field.of(entry.summary, base, rules, titles)
+        return cls(entry, rules, site, plain, title, removals, content, summary)
+
+    def main(self) -> _Field:
+        """The field learning works on: the content, else the summary."""
+        return self.content if self.content.root is not None else self.summary
+
+    def units(self) -> list[Unit]:
+        if self._units is None:
+            root, tree = self.main().root, self.main().tree
+            self._units = units(root, tree.nested) if root is not None and tree else []
+        return self._units
+
+    def learnable(self) -> EntryBlocks:
+        return EntryBlocks(self.entry.key, self.title, tuple(u.text for u in self.units()))
+
+    def _labels(self, gone: set[int]) -> list[int]:
+        if not self.entry.categories:
+            return []
+        labels = {normalise(c) for c in plain_categories(self.entry.categories)}
+        return head_labels(self.units(), gone, labels - {""})
+
+    def _drop_labels(self, indexes: list[int]) -> tuple[Removal, ...]:
+        found = self.units()
+        for index in indexes:
+            drop(found[index])
+        return tuple(Removal(CATEGORY_LABEL, found[i].text[:SAMPLE]) for i in indexes)
+
+    def finish(self, decision: Decision | None) -> CleanEntry:
+        title, title_removals = self.title, self.title_removals
+        learned: tuple[Removal, ...] = ()
+        cuts = decision.cuts if decision is not None else ()
+        labels = self._labels({c.index for c in cuts if c.whole})
+        if cuts or labels:
+            main = self.main()
+            learned = tuple(apply_cuts(self.units(), cuts)) + self._drop_labels(labels)
+            if main.tree is not None and main.root is not None:
+                learned += main.tree.edges_again(main.root)
+            main.edited = True
+        if decision is not None and decision.title_cuts:
+            title = decision.title
+            strips = decision.title_cuts
+            title_removals += tuple(Removal(p.id, cut[:SAMPLE]) for p, cut in strips)
+        content_text, summary_text = self.content.text(), self.summary.text()
+        text = content_text or summary_text
+        if not self.plain:  # the first words of the text stand in, stripped like any title
+            title, title_removals = strip_title("", self.rules.title_strip, text, self.site)
+        entry = self.entry
+        link, link_removals = _clean_link(entry.link)
+        enclosures, dropped = _clean_enclosures(entry.enclosures)
+        main = self.main()
+        removals = (
+            title_removals
+            + self.content.removals
+            + (learned if main is self.content else ())
+            + self.summary.removals
+            + (learned if main is self.summary else ())
+            + link_removals
+            + dropped
+        )
+        return CleanEntry(
+            key=entry.key,
+            guid=entry.guid,
+            link=link,
+            title=title,
+            content=self.content.html(),
+            summary=self.summary.html(),
+            text=text,
+            author=plain_or_none(entry.author),
+            published=entry.published,
+            updated=entry.updated,
+            categories=plain_categories(entry.categories),
+            enclosures=enclosures,
+            removals=removals,
+        )
 
 
 def clean_html(

@@ -222,3 +222,22 @@ def apply_cuts(found: list[Unit], cuts: Iterable[BlockCut]) -> list[Removal]:
             trim(unit, cut.text, at_end=cut.at_end)
         removals.append(Removal(cut.pattern.id, cut.text[:SAMPLE]))
     return removals
+
+
+LABEL_WORDS = 5  # a category label is a short line
+
+
+def head_labels(found: list[Unit], gone: set[int], labels: set[str]) -> list[int]:
+    """Indexes of the units at the head of an entry (before its first other line,
+    skipping the units in `gone`) that only repeat a label: an entry's category
+    printed above the article. `labels` are `edges.normalise`d."""
+    from .edges import normalise
+
+    found_labels = []
+    for index, unit in enumerate(found):
+        if index in gone:
+            continue
+        if len(unit.text.split()) > LABEL_WORDS or normalise(unit.text) not in labels:
+            break
+        found_labels.append(index)
+    return found_labels

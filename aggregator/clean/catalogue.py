@@ -23,6 +23,7 @@ TITLE_JUNK_PREFIX = "title-junk-prefix"
 SHARE_BAR = "share-bar"
 RELATED_POSTS = "related-posts"
 READ_MORE_TAIL = "read-more-tail"
+CATEGORY_LABEL = "category-label"
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +172,10 @@ CATALOGUE: tuple[Rule, ...] = (
     Rule(
         TITLE_REPEAT_HEADING,
         "A first heading (or bold-only block) that repeats the entry's title",
+    ),
+    Rule(
+        CATEGORY_LABEL,
+        "Short lines at the head of an entry that only repeat one of its categories",
     ),
     Rule(
         TITLE_SITE_NAME,

@@ -189,6 +189,18 @@ class TreePass:
             self._trim_head(root, root)
         return tuple(reversed(self.removals))  # about document order
 
+    def edges_again(self, root: Element) -> tuple[Removal, ...]:
+        """The catalogue's edge checks (break runs, tails, a heading repeating the
+        title) once more, after later edits (learned cuts) moved new blocks to the
+        edges; the removals they make."""
+        if not self.catalogue:
+            return ()
+        start = len(self.removals)
+        self._collapse_breaks(root)
+        self._trim_tail(root, root)
+        self._trim_head(root, root)
+        return tuple(reversed(self.removals[start:]))
+
     def _visit(self, el: Element) -> None:
         parent = el.getparent()
         tag = el.tag

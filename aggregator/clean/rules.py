@@ -10,7 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .filters import EntryFilter, SelectorRule
 
 
 class OperatorRules(Protocol):
@@ -112,9 +115,21 @@ class CleanRules:
 
     drop_blocks: tuple[TextRule, ...] = ()
     title_strip: tuple[TextRule, ...] = ()
+    remove: tuple[SelectorRule, ...] = ()  # elements removed by CSS selector
+    keep: tuple[EntryFilter, ...] = ()  # if any, an entry must match one to be published
+    block: tuple[EntryFilter, ...] = ()  # an entry matching one is never published
 
     @classmethod
     def of(cls, rules: OperatorRules | CleanRules) -> CleanRules:
         if isinstance(rules, CleanRules):
             return rules
-        return cls(drop_block_rules(rules), title_strip_rules(rules))
+        from .filters import compile_selectors, entry_filters
+
+        return cls(
+            drop_block_rules(rules),
+            title_strip_rules(rules),
+            # Optional on the protocol: older callers and tests pass only the first two.
+            compile_selectors(getattr(rules, "remove", ())),
+            entry_filters("keep", getattr(rules, "keep", ())),
+            entry_filters("block", getattr(rules, "block", ())),
+        )
