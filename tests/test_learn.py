@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -14,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from aggregator.clean import learn as learn_module
 from aggregator.clean.learn import (
     LEARN_VERSION,
     BlockCut,
@@ -214,6 +216,20 @@ def test_same_key_is_not_double_counted() -> None:
     memory = remember(memory, [entry(1, JUNK, article(1)), entry(3, JUNK, article(3))], DEFAULTS)
     assert memory.entries == 3
     assert patterns(memory, DEFAULTS) == ()  # JUNK is in 2 distinct entries
+
+
+def test_repoll_of_unchanged_entries_changes_only_their_order() -> None:
+    entries = [entry(n, JUNK, article(n)) for n in range(4)]
+    memory = learn(entries)
+    again = remember(memory, entries[2:] + entries[:2], DEFAULTS)
+    assert again.keys == ("e2", "e3", "e0", "e1")
+    assert dict(zip(again.keys, again.features, strict=True)) == dict(
+        zip(memory.keys, memory.features, strict=True)
+    )
+    assert (again.texts, again.counts) == (memory.texts, memory.counts)
+    assert [decide(e, again, DEFAULTS) for e in entries] == [
+        decide(e, memory, DEFAULTS) for e in entries
+    ]
 
 
 def test_replacing_an_entry_forgets_its_old_blocks() -> None:
@@ -501,3 +517,61 @@ def test_speed() -> None:
         decide(item, memory, DEFAULTS)
     elapsed = time.perf_counter() - start
     assert elapsed < 1.0  # generous for CI; measured locally in the report
+
+
+# --- the fast paths agree with the exact ones ---------------------------------------------
+
+FAST = st.text(" abjunmayseptber.!?…|•·'\")]”’0123456789:/-\t\xa0ß", max_size=40)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=FAST)
+def test_normalize_fast_path_is_exact(text: str) -> None:
+    # The reference: every digit run checked for a date (`_numbers`), no byte tricks.
+    key = text.casefold()
+    if "  " in key or not key.isprintable() or key[:1] == " " or key[-1:] == " ":
+        key = " ".join(key.split())
+    key = learn_module._URL.sub("<url>", key) if "://" in key or "www." in key else key
+    key = learn_module._numbers(key)
+    key = key if key.isascii() else learn_module._DIGITS.sub("0", key)
+    assert normalize(text) == key
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=FAST)
+def test_sentence_split_matches_pieces(text: str) -> None:
+    if not text:
+        return  # a block without text has no features
+    spans = learn_module._pieces(text)
+    runs = range(1, min(3, len(spans) - 1) + 1)
+    expected = (len(spans), tuple(spans[k][0] for k in runs), tuple(spans[-k - 1][1] for k in runs))
+    assert learn_module._bounds(text) == expected
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=FAST)
+def test_block_runs_match_the_general_path(text: str) -> None:
+    found = learn_module._analyse.__wrapped__(text)
+    key = normalize(text)
+    if found is None:
+        assert not key
+        return
+    (digests, cuts), keys = found
+    general, general_cuts = learn_module._runs(text, text.casefold(), key)
+    assert keys == general
+    assert learn_module._cuts(text, (digests, cuts)) == general_cuts
+
+
+def test_case_folding_keeps_what_sentences_and_keys_depend_on() -> None:
+    # `_analyse` reads a plain key's sentences as the text's: folding must never add,
+    # drop or change a mark, space, separator or digit, nor printability.
+    special = set(".!?…\"'”’)]|•·0123456789")
+    for point in range(sys.maxunicode + 1):
+        char = chr(point)
+        folded = char.casefold()
+        if folded == char:
+            continue
+        assert folded, point
+        assert char not in special and not set(folded) & special, point
+        assert any(c.isspace() for c in folded) == char.isspace(), point
+        assert folded.isprintable() == char.isprintable(), point

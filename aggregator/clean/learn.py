@@ -17,12 +17,16 @@ import binascii
 import hashlib
 import json
 import math
+import operator
 import re
 import struct
 import zlib
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import accumulate, chain, compress, repeat
+from operator import itemgetter
 from typing import Literal, NamedTuple, cast
 
 LEARN_VERSION = 1
@@ -71,20 +75,42 @@ _DATE = re.compile(
 )
 _NUMBER = re.compile(r"[0-9]+")
 _DIGITS = re.compile(r"\d+")
-_DIGIT_CHARS = "0123456789"
+_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+_ZERO_RUN = re.compile(rb"00+")
+# Where a date could be, in a key with every ASCII digit run made "0": one followed by
+# "-", "/" or ":", by a month (`1 jun`, `2nd may`), or after one (`june 1`, `sept. 1`:
+# the last three letters of every spelling `_MONTH` accepts). No match means no date, so
+# digit runs become "0" by plain byte replacement; a match takes the exact path.
+_HEADS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
+_ENDS = "jan|ary|feb|mar|rch|apr|ril|may|jun|une|jul|uly|aug|ust|sep|ept|ber|oct|nov|dec"
+_MAYBE_DATE = re.compile(
+    rf"0(?:[-/:]|(?:st|nd|rd|th)? (?:{_HEADS})|(?<=(?:{_ENDS}) 0)|(?<=(?:{_ENDS})\. 0))".encode()
+)
 
 
 def normalize(text: str) -> str:
     """The compare key of a text: case-folded, whitespace collapsed, URLs as `<url>`,
     dates and times as `<date>`, other digit runs as `0`."""
-    key = text.casefold()
+    return _key(text.casefold())[0]
+
+
+def _key(key: str) -> tuple[str, bool]:
+    """`normalize` of a case-folded text, and whether only its digits changed (it had no
+    odd whitespace, URL or possible date)."""
+    plain = True
     if "  " in key or not key.isprintable() or key[:1] == " " or key[-1:] == " ":
-        key = " ".join(key.split())
-    if "://" in key or "www." in key:
-        key = _URL.sub("<url>", key)
-    if any(digit in key for digit in _DIGIT_CHARS):
-        key = _numbers(key)
-    return key if key.isascii() else _DIGITS.sub("0", key)  # other scripts' digits
+        key, plain = " ".join(key.split()), False
+    if ("/" in key and "://" in key) or "www." in key:
+        key, plain = _URL.sub("<url>", key), False
+    # ASCII digit runs become "0" in C (bytes: translate is a table lookup), bar dates.
+    zeroed = key.encode().translate(_ZEROS)
+    if b"0" in zeroed:
+        zeroed = _ZERO_RUN.sub(b"0", zeroed)
+        if _MAYBE_DATE.search(zeroed):
+            key, plain = _numbers(key), False
+        else:
+            key = zeroed.decode()
+    return (key if key.isascii() else _DIGITS.sub("0", key)), plain  # other scripts' digits
 
 
 def _numbers(key: str) -> str:
@@ -194,6 +220,11 @@ class Memory:
     features: tuple[tuple[int, ...], ...] = ()  # per entry: sorted feature digests
     texts: Mapping[int, _Text] = field(default_factory=dict)  # recurring features only
     counts: Mapping[int, int] = field(default_factory=dict, compare=False, repr=False)
+    # The patterns learned under each settings asked about (`_learned`): derived, so built
+    # once per memory, not once per decided entry.
+    _memo: dict[LearnSettings, dict[int, Pattern]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     @property
     def entries(self) -> int:
@@ -264,25 +295,35 @@ def _count(features: Iterable[tuple[int, ...]]) -> dict[int, int]:
 # (standalone ones only; checked in `_pieces`, cheaper than a look-around here).
 _GAP = re.compile(r"[.!?…][\"'”’)\]]?(\s+)|[|•·]")
 _MARKS = ".!?…|•·"
+# The same sentence ends in a text whose only whitespace is single spaces and that has no
+# separators (most blocks): `split` finds them all in C. Parts: piece 0 without its end
+# mark, the mark, the space; piece 1 without...; the last piece.
+_SENTENCE_END = re.compile(r"([.!?…][\"'”’)\]]?)( )")
 
 
-class _Run(NamedTuple):  # a NamedTuple: built for every sentence run, cheaper than a dataclass
+class _Run(NamedTuple):  # a title prefix/suffix candidate
     digest: int
     kind: Kind
     key: str
     text: str  # verbatim, stripped
-    cut: int  # where the rest starts (head, prefix) or ends (tail, suffix) in the source
+    cut: int  # where the rest starts (prefix) or ends (suffix) in the title
 
     def rest(self, source: str) -> str:
         """What `source` keeps when this run is cut from it."""
         return source[: self.cut] if self.kind in ("tail", "title_suffix") else source[self.cut :]
 
 
-@dataclass(frozen=True, slots=True)
-class _Block:
-    whole: _Run | None  # None for a block without text
-    heads: tuple[_Run, ...]  # 1.._MAX_RUN leading sentences, shortest first
-    tails: tuple[_Run, ...]  # 1.._MAX_RUN trailing sentences, shortest first
+# A block's features, flat and cheap to cache: the digests of the whole block, then of its
+# head runs, then of its tail runs (each shortest first; as many heads as tails), and the
+# cuts of the runs (where a head's rest starts, where a tail's rest ends; None until
+# needed, see `_cuts`). A run's text is the block's text up to (head) or from (tail) its
+# cut, stripped.
+_Feats = tuple[tuple[int, ...], tuple[int, ...] | None]
+# The seeds of the digests of a block with 0.._MAX_RUN head (and tail) runs (see `_digest`).
+_RUN_SEEDS = [
+    (_SEEDS["block"], *[_SEEDS["head"]] * runs, *[_SEEDS["tail"]] * runs)
+    for runs in range(_MAX_RUN + 1)
+]
 
 
 def _pieces(text: str) -> list[tuple[int, int]]:
@@ -311,32 +352,107 @@ def _pieces(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-@lru_cache(maxsize=16384)
-def _block(text: str) -> _Block:
-    # Cached: the caller remembers a poll's entries, then decides on each of them.
-    key = normalize(text)
+def _bounds(text: str) -> tuple[int, tuple[int, ...], tuple[int, ...]]:
+    """How many pieces `text` has (`_pieces`), where its pieces 1..r start and where its
+    pieces -2..-r-1 end, r = min(`_MAX_RUN`, pieces - 1)."""
+    if "  " in text or "|" in text or "•" in text or "·" in text or not text.isprintable():
+        spans = _pieces(text)
+        count = len(spans)
+        ks = range(1, min(_MAX_RUN, count - 1) + 1)
+        return count, tuple(spans[k][0] for k in ks), tuple(spans[-k - 1][1] for k in ks)
+    parts = _SENTENCE_END.split(text)
+    count = len(parts) // 3 + (1 if parts[-1] else 0)
+    runs = min(_MAX_RUN, count - 1)
+    if runs < 1:
+        return count, (), ()
+    ends = list(accumulate(map(len, parts)))  # piece k starts at ends[3k-1], ends at ends[3k+1]
+    return count, tuple(ends[2 : 3 * runs : 3]), tuple(ends[3 * count - 5 :: -3][:runs])
+
+
+# Cached too, keys and all, but only the latest: the run keys of the few blocks with newly
+# recurring features are looked up (`_texts`) right after the blocks are analysed.
+@lru_cache(maxsize=1024)
+def _analyse(text: str) -> tuple[_Feats, tuple[str, ...]] | None:
+    """The features of a block and their keys (in the order of the digests); None for a
+    block without text. Run keys are slices of the block's key when normalising kept the
+    sentences (one normalisation per block); else each run is normalised by itself."""
+    folded = text.casefold()
+    key, plain = _key(folded)
     if not key:
-        return _Block(None, (), ())
-    whole = _Run(_digest("block", key), "block", key, text, 0)
-    spans = _pieces(text)
-    count = min(_MAX_RUN, len(spans) - 1)
-    if count < 1:
-        return _Block(whole, (), ())
-    # Run keys are slices of the block's key when normalising kept the sentences (one
-    # normalisation per block); else each run is normalised by itself.
-    keyed = spans if len(key) == len(text) and key == text.casefold() else _pieces(key)
-    same = len(keyed) == len(spans)
-    heads, tails = [], []
-    for k in range(1, count + 1):
-        at = spans[k][0]
-        head = text[:at].rstrip()
-        head_key = key[: keyed[k][0]].rstrip() if same else normalize(head)
-        heads.append(_Run(_digest("head", head_key), "head", head_key, head, at))
-        at = spans[-k - 1][1]
-        tail = text[at:].lstrip()
-        tail_key = key[keyed[-k - 1][1] :].lstrip() if same else normalize(tail)
-        tails.append(_Run(_digest("tail", tail_key), "tail", tail_key, tail, at))
-    return _Block(whole, tuple(heads), tuple(tails))
+        return None
+    if plain and "|" not in key and "•" not in key and "·" not in key:
+        # Only digits changed: the key has the text's sentences (case folding keeps every
+        # mark, space and separator), so its runs are its slices; the text's cuts wait
+        # until a run is learned (`_cuts`).
+        keys, cuts = _plain_runs(key), None
+    else:
+        keys, cuts = _runs(text, folded, key)
+    digests = tuple(map(zlib.crc32, map(str.encode, keys), _RUN_SEEDS[len(keys) // 2]))
+    return (digests, cuts), keys
+
+
+def _plain_runs(key: str) -> tuple[str, ...]:
+    """The key and its head and tail run keys, for a key split by `_SENTENCE_END`."""
+    parts = _SENTENCE_END.split(key)
+    count = len(parts) // 3 + (1 if parts[-1] else 0)
+    runs = min(_MAX_RUN, count - 1)
+    if runs < 1:
+        return (key,)  # one sentence (a third of all blocks)
+    ends = list(accumulate(map(len, parts)))  # a run key ends (head) or starts (tail) at a gap
+    heads = [key[:at] for at in ends[1 : 3 * runs : 3]]
+    return (key, *heads, *[key[at:] for at in ends[3 * count - 4 :: -3][:runs]])
+
+
+def _runs(text: str, folded: str, key: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The key and its run keys, and the runs' cuts in `text`, for any block."""
+    count, heads, tails = _bounds(text)
+    if len(key) == len(text) and key == folded:
+        same, key_heads, key_tails = True, heads, tails
+    else:
+        key_count, key_heads, key_tails = _bounds(key)
+        same = key_count == count
+    if same:
+        keys = (
+            key,
+            *[key[:at].rstrip() for at in key_heads],
+            *[key[at:].lstrip() for at in key_tails],
+        )
+    else:
+        keys = (
+            key,
+            *[normalize(text[:at].rstrip()) for at in heads],
+            *[normalize(text[at:].lstrip()) for at in tails],
+        )
+    return keys, heads + tails
+
+
+@lru_cache(maxsize=16384)
+def _block(text: str) -> _Feats | None:
+    # Cached (a few hundred bytes a block): the caller remembers a poll's entries, then
+    # decides on each of them, and the next poll of the feed repeats most of them.
+    found = _analyse(text)
+    return None if found is None else found[0]
+
+
+def _cuts(text: str, feats: _Feats) -> tuple[int, ...]:
+    """The cuts of a block's runs (see `_Feats`)."""
+    if feats[1] is not None:
+        return feats[1]
+    _, heads, tails = _bounds(text)
+    return heads + tails
+
+
+def _run_text(text: str, cuts: tuple[int, ...], slot: int) -> str:
+    """The verbatim text of feature `slot` (index into the digests) of block `text`."""
+    if slot == 0:
+        return text
+    runs = len(cuts) // 2
+    at = cuts[slot - 1]
+    return text[:at].rstrip() if slot <= runs else text[at:].lstrip()
+
+
+def _slot_kind(digests: tuple[int, ...], slot: int) -> Kind:
+    return "block" if slot == 0 else "head" if slot <= len(digests) // 2 else "tail"
 
 
 _PREFIX_SEP = re.compile(r"(?<!\d):(?!\d)\s*|\s[|\-–—»·•:]\s+")
@@ -364,14 +480,38 @@ def _affix(kind: Kind, text: str, cut: int) -> _Run:
     return _Run(_digest(kind, key), kind, key, text, cut)
 
 
-def _features(entry: EntryBlocks) -> Iterable[_Run]:
-    for text in entry.blocks:
-        block = _block(text)
-        if block.whole is not None:
-            yield block.whole
-        yield from block.heads
-        yield from block.tails
-    yield from _title(entry.title)
+def _features(entry: EntryBlocks) -> set[int]:
+    """The digests of an entry's features: its blocks' and its title's."""
+    blocks = filter(None, map(_block, entry.blocks))
+    digests = set(chain.from_iterable(map(itemgetter(0), blocks)))  # in C
+    digests.update([run.digest for run in _title(entry.title)])
+    return digests
+
+
+def _texts(entries: Sequence[EntryBlocks], wanted: set[int]) -> dict[int, _Text]:
+    """The texts of the `wanted` digests, each from its first occurrence in `entries`
+    (in the order of those first occurrences)."""
+    found: dict[int, _Text] = {}
+    pending = set(wanted)
+    for entry in entries:
+        for text in entry.blocks:
+            feats = _block(text)
+            if feats is None or pending.isdisjoint(feats[0]):
+                continue
+            digests, cuts = feats[0], _cuts(text, feats)
+            keys = cast(tuple[_Feats, tuple[str, ...]], _analyse(text))[1]
+            for slot, d in enumerate(digests):
+                if d in pending:
+                    pending.discard(d)
+                    sample = _run_text(text, cuts, slot)[:_SAMPLE]
+                    found[d] = (_slot_kind(digests, slot), keys[slot], sample)
+        for run in _title(entry.title):
+            if run.digest in pending:
+                pending.discard(run.digest)
+                found[run.digest] = (run.kind, run.key, run.text[:_SAMPLE])
+        if not pending:
+            break
+    return found
 
 
 # --- remembering and learning ----------------------------------------------------------
@@ -381,25 +521,33 @@ def remember(memory: Memory, entries: Sequence[EntryBlocks], settings: LearnSett
     """`memory` with `entries` remembered as the newest (a known key is replaced and
     becomes the newest), the oldest beyond `settings.window` forgotten."""
     remembered = dict(zip(memory.keys, memory.features, strict=True))
-    counts = dict(memory.counts)
-    fresh: dict[int, _Run] = {}
+    counts = Counter(memory.counts)
+    fresh: set[int] = set()
     for entry in entries:
-        digests: set[int] = set()
-        for run in _features(entry):
-            digests.add(run.digest)
-            fresh.setdefault(run.digest, run)
-        _add(counts, remembered.pop(entry.key, ()), -1)
-        remembered[entry.key] = tuple(sorted(digests))
-        _add(counts, remembered[entry.key], 1)
+        digests = _features(entry)
+        fresh |= digests
+        features = tuple(sorted(digests))
+        old = remembered.pop(entry.key, ())
+        remembered[entry.key] = features
+        if old != features:  # a re-polled entry is usually unchanged: nothing to count
+            _add(counts, old, -1)
+            counts.update(features)  # counted in C
     while len(remembered) > max(settings.window, 0):
         _add(counts, remembered.pop(next(iter(remembered))), -1)
-    # Texts are kept for features that recur; a unique one costs only its digest.
+    # Texts are kept for features that recur; a unique one costs only its digest, and
+    # its text is only looked up again when it starts to recur.
     keep = min(2, settings.min_support)
     texts = {d: t for d, t in memory.texts.items() if counts.get(d, 0) >= keep}
-    for d, run in fresh.items():
-        if d not in texts and counts.get(d, 0) >= keep:
-            texts[d] = (run.kind, run.key, run.text[:_SAMPLE])
-    return Memory(tuple(remembered), tuple(remembered.values()), texts, counts)
+    recurring = fresh if keep <= 0 else fresh.intersection(_at_least(counts, keep))
+    wanted = recurring.difference(texts)
+    if wanted:
+        texts.update(_texts(entries, wanted))
+    return Memory(tuple(remembered), tuple(remembered.values()), texts, dict(counts))
+
+
+def _at_least(counts: Mapping[int, int], least: int) -> Iterable[int]:
+    """The digests counted at least `least` times (filtered in C)."""
+    return compress(counts.keys(), map(operator.ge, counts.values(), repeat(least)))
 
 
 def _add(counts: dict[int, int], digests: Iterable[int], step: int) -> None:
@@ -420,6 +568,14 @@ def _needed(memory: Memory, settings: LearnSettings) -> int | None:
 
 
 def _learned(memory: Memory, settings: LearnSettings) -> dict[int, Pattern]:
+    """The patterns by digest (shared: never mutate it)."""
+    found = memory._memo.get(settings)
+    if found is None:
+        found = memory._memo[settings] = _learn(memory, settings)
+    return found
+
+
+def _learn(memory: Memory, settings: LearnSettings) -> dict[int, Pattern]:
     needed = _needed(memory, settings)
     if needed is None:
         return {}
@@ -447,8 +603,12 @@ def decide(entry: EntryBlocks, memory: Memory, settings: LearnSettings) -> Decis
     if not learned:
         return Decision((), entry.title, None)
     title, title_cuts = _strip_title(entry.title, learned, settings)
+    learned_digests, n = learned.keys(), memory.entries
     proposed = [
-        _cuts_for(i, text, learned, memory.entries, settings) for i, text in enumerate(entry.blocks)
+        []  # most blocks: one check in C
+        if feats is None or learned_digests.isdisjoint(feats[0])
+        else _cuts_for(i, text, feats, learned, n, settings)
+        for i, (text, feats) in enumerate(zip(entry.blocks, map(_block, entry.blocks), strict=True))
     ]
     _cut_title_block(entry, proposed, title_cuts)
     cuts = _guard(entry.blocks, proposed, memory.entries, settings)
@@ -462,44 +622,60 @@ def _allowed(pattern: Pattern, text: str, n: int, settings: LearnSettings) -> bo
 
 
 def _trivial(text: str) -> bool:
-    return sum(1 for c in text if c.isalnum()) < _MIN_REST_ALNUM
+    found = 0
+    for c in text:  # usually over within a few characters
+        if c.isalnum():
+            found += 1
+            if found >= _MIN_REST_ALNUM:
+                return False
+    return True
 
 
 def _cuts_for(
-    index: int, text: str, learned: Mapping[int, Pattern], n: int, settings: LearnSettings
+    index: int,
+    text: str,
+    feats: _Feats,
+    learned: Mapping[int, Pattern],
+    n: int,
+    settings: LearnSettings,
 ) -> list[BlockCut]:
-    block = _block(text)
-    if block.whole is None:
-        return []
-    pattern = learned.get(block.whole.digest)
+    digests = feats[0]
+    pattern = learned.get(digests[0])
     if pattern is not None:
         return (
             [BlockCut(index, pattern, text, True)] if _allowed(pattern, text, n, settings) else []
         )
-    head = _longest(block.heads, learned, n, settings)
-    tail = _longest(block.tails, learned, n, settings)
+    cuts, runs = _cuts(text, feats), len(digests) // 2
+    head = _longest(text, digests, cuts, range(runs, 0, -1), learned, n, settings)
+    tail = _longest(text, digests, cuts, range(2 * runs, runs, -1), learned, n, settings)
     if head is None and tail is None:
         return []
-    found = [pair for pair in (head, tail) if pair is not None]
-    if _trivial(_rest(text, head, tail)):
-        first = found[0][1]
+    found = [hit for hit in (head, tail) if hit is not None]
+    start = cuts[head[0] - 1] if head else 0
+    end = cuts[tail[0] - 1] if tail else len(text)
+    if _trivial(text[start:end] if start < end else ""):
+        first = found[0][2]
         return [BlockCut(index, first, text, True)] if _allowed(first, text, n, settings) else []
-    return [BlockCut(index, pattern, run.text, False) for run, pattern in found]
-
-
-def _rest(text: str, head: tuple[_Run, Pattern] | None, tail: tuple[_Run, Pattern] | None) -> str:
-    start = head[0].cut if head else 0
-    end = tail[0].cut if tail else len(text)
-    return text[start:end] if start < end else ""
+    return [BlockCut(index, pattern, run, False) for _, run, pattern in found]
 
 
 def _longest(
-    runs: tuple[_Run, ...], learned: Mapping[int, Pattern], n: int, settings: LearnSettings
-) -> tuple[_Run, Pattern] | None:
-    for run in reversed(runs):
-        pattern = learned.get(run.digest)
-        if pattern is not None and _allowed(pattern, run.text, n, settings):
-            return run, pattern
+    text: str,
+    digests: tuple[int, ...],
+    cuts: tuple[int, ...],
+    slots: Iterable[int],
+    learned: Mapping[int, Pattern],
+    n: int,
+    settings: LearnSettings,
+) -> tuple[int, str, Pattern] | None:
+    """The first of the runs at `slots` (longest first) that is learned and allowed:
+    its slot, its text and its pattern."""
+    for slot in slots:
+        pattern = learned.get(digests[slot])
+        if pattern is not None:
+            run = _run_text(text, cuts, slot)
+            if _allowed(pattern, run, n, settings):
+                return slot, run, pattern
     return None
 
 
@@ -541,11 +717,13 @@ def _guard(
     """Guards, in order: a whole block between kept blocks needs `middle_share` support;
     never every block with text; never more than `max_removed_share` of the characters
     (then only the runs of cut blocks at the entry's start and end, else nothing)."""
+    if not any(proposed):
+        return ()
     _guard_middle(blocks, proposed, n, settings)
     live = [i for i, text in enumerate(blocks) if text.strip()]
-    if live and all(any(c.whole for c in proposed[i]) for i in live):
+    if live and all(_whole(proposed[i]) for i in live):
         return ()
-    total = sum(len(text) for text in blocks)
+    total = sum(map(len, blocks))
     limit = settings.max_removed_share * total
     cuts = [c for found in proposed for c in found]
     if sum(len(c.text) for c in cuts) > limit:
@@ -564,7 +742,7 @@ def _guard_middle(
     kept = [
         i
         for i, (text, found) in enumerate(zip(blocks, proposed, strict=True))
-        if text.strip() and not any(c.whole for c in found)
+        if text.strip() and not _whole(found)
     ]
     if not kept:
         return
@@ -573,6 +751,10 @@ def _guard_middle(
         found = proposed[i]
         if found and found[0].whole and found[0].pattern.support < settings.middle_share * n:
             proposed[i] = []
+
+
+def _whole(found: list[BlockCut]) -> bool:
+    return bool(found) and any(c.whole for c in found)
 
 
 def _edges(blocks: Sequence[str], proposed: list[list[BlockCut]]) -> set[int]:
