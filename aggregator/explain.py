@@ -55,7 +55,9 @@ def _entry_lines(entry: Explained, learned: dict[str, Pattern]) -> Iterator[str]
     for rule, sample in entry.removals:
         pattern = learned.get(rule)
         support = f" (support {pattern.support})" if pattern else ""
-        if rule.startswith("learned:") and pattern is None:
+        if rule.startswith("learned:template:"):
+            support = " (a frame shared by entries of the poll that brought it)"
+        elif rule.startswith("learned:") and pattern is None:
             support = " (no longer learned)"
         yield f"    {rule:<{width}}  {_quote(sample)}{support}"
 

@@ -26,6 +26,7 @@ from .html import SAMPLE, Element, TreePass, scrub, serialize, tree_text
 from .learn import BlockCut, Decision, EntryBlocks, LearnSettings, Memory, decide, remember
 from .rules import UNSAFE_LINK, CleanRules, OperatorRules, TextRule
 from .sanitize import sanitize
+from .templates import template_cuts
 from .text import (
     clean_title,
     html_to_text,
@@ -67,11 +68,25 @@ def clean_entries(
         memory = remember(memory or Memory(), [p.learnable() for p in prepared], learning)
         decisions = [decide(p.learnable(), memory, learning) for p in prepared]
         decisions = _widen_templates(prepared, decisions, memory, learning)
+        framed = template_cuts(
+            [[u.text for u in p.units()] for p in prepared], [d.cuts for d in decisions], learning
+        )
+        decisions = [_with(d, extra) for d, extra in zip(decisions, framed, strict=True)]
         cleaned = [p.finish(d) for p, d in zip(prepared, decisions, strict=True)]
     else:
         memory, cleaned = None, [p.finish(None) for p in prepared]
     kept = (e for e in cleaned if filter_decision(e, rules.keep, rules.block)[0])
     return tuple(kept), memory
+
+
+def _with(decision: Decision, whole: Sequence[BlockCut]) -> Decision:
+    """`decision` with more cuts of whole blocks (which replace trims of those blocks)."""
+    if not whole:
+        return decision
+    dropped = {cut.index for cut in whole}
+    kept = (cut for cut in decision.cuts if cut.index not in dropped or cut.whole)
+    cuts = sorted((*kept, *whole), key=lambda cut: cut.index)
+    return replace(decision, cuts=tuple(cuts))
 
 
 TEMPLATE_WORDS = 4  # words that start the rest of a templated block

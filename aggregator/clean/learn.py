@@ -31,7 +31,7 @@ from typing import Literal, NamedTuple, cast
 
 LEARN_VERSION = 1
 
-Kind = Literal["block", "head", "tail", "title_prefix", "title_suffix"]
+Kind = Literal["block", "head", "tail", "title_prefix", "title_suffix", "template"]
 _KINDS: tuple[Kind, ...] = ("block", "head", "tail", "title_prefix", "title_suffix")
 _SEEDS = {kind: zlib.crc32(kind.encode()) for kind in _KINDS}
 _MAX_RUN = 3  # sentences in a head/tail run
