@@ -20,14 +20,9 @@ class NotFound(AggregatorError):
 
 def learn_settings(config: Config) -> LearnSettings:
     """The learner's settings from the config's `learning` section."""
-    learning = config.learning
-    return LearnSettings(
-        min_entries=learning.min_entries,
-        min_support=learning.min_support,
-        min_share=learning.min_share,
-        max_removed_share=learning.max_removed_share,
-        window=learning.window,
-    )
+    from .worker import PlainLearning
+
+    return PlainLearning.of(config.learning).settings()
 
 
 def explain_entry(store: Store, ident: str, settings: LearnSettings) -> Iterator[str]:

@@ -22,16 +22,19 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .config import Config, Source
 from .errors import AggregatorError, FetchError, ParseError, PublishError
-from .explain import learn_settings
-from .fetch import Fetcher
+from .fetch import Fetcher, host_key
 from .models import CleanFeed, FetchResult, PollResult, SourceRow, TopicFeed
 from .schedule import next_poll
 from .store import NotModified, Store
-from .worker import PlainRules, WorkerPool, parse_and_clean
+from .worker import PlainLearning, PlainRules, WorkerPool, parse_and_clean
+
+if TYPE_CHECKING:
+    from .articles import Articles
 
 # The parse and clean stages (feedparser, lxml, nh3) run in worker processes and are
 # never imported here (see `worker`); the publish stage (feedgen) is imported on first
@@ -103,7 +106,8 @@ class Pipeline:
         self._pool: Executor | None = None
         self._pool_lock = threading.Lock()
         self._rules: dict[str | None, PlainRules] = {}
-        self._learning = learn_settings(config) if config.learning.enabled else None
+        self._learn_settings = PlainLearning.of(config.learning)
+        self._article_step: Articles | None = None
         _keep_big_buffers_out_of_the_heap()
 
     # --- lifecycle ------------------------------------------------------------
@@ -113,6 +117,9 @@ class Pipeline:
             if self._pool is not None:
                 self._pool.shutdown(wait=True, cancel_futures=True)
                 self._pool = None
+            if self._article_step is not None:
+                self._article_step.close()
+                self._article_step = None
 
     def __enter__(self) -> Pipeline:
         return self
@@ -216,7 +223,7 @@ class Pipeline:
         if result.status != "ok" or result.body is None:
             return _Fetched(source, started, result=result)
         rules = self._clean_rules(config_source)
-        learning = self._learning if config_source is None or config_source.learn else None
+        learning = self._learning(config_source)
         memory = self.store.memory(source.id) if learning is not None else None
         slots.acquire()
         try:
@@ -233,8 +240,43 @@ class Pipeline:
         except BaseException:
             slots.release()
             raise
+        if config_source is not None and config_source.full_text:
+            parsing = self._with_articles(source, parsing, rules)
         # The body now lives in the parser's queue; drop ours.
         return _Fetched(source, started, result=replace(result, body=None), parsing=parsing)
+
+    def _learning(self, source: Source | None) -> PlainLearning | None:
+        """The learner's settings for a source as plain values (workers build their
+        `LearnSettings` from them; this process never loads the clean stage), None if
+        the source must not learn."""
+        if not self.config.learning.enabled or (source is not None and not source.learn):
+            return None
+        return self._learn_settings
+
+    def _with_articles(
+        self, source: SourceRow, parsing: Future[CleanFeed], rules: PlainRules
+    ) -> Future[CleanFeed]:
+        """The parse, then the full text of its new entries (in this fetch thread)."""
+        from .clean import CleanRules
+
+        done: Future[CleanFeed] = Future()
+        try:
+            feed = parsing.result()
+            known = self.store.known_keys(source.id, [e.key for e in feed.entries])
+            done.set_result(self._articles().complete(feed, known, CleanRules.of(rules)))
+        except BaseException as exc:  # handed on through the future, as a parse error is
+            done.set_exception(exc)
+        return done
+
+    def _articles(self) -> Articles:
+        from .articles import Articles, settings_of
+
+        with self._pool_lock:
+            if self._article_step is None:
+                limiter = getattr(self.fetcher, "limiter", None)
+                slot = (lambda url: limiter.slot(host_key(url))) if limiter else None
+                self._article_step = Articles(settings_of(self.config.full_text), slot)
+            return self._article_step
 
     def _finish(self, fetched: _Fetched, now: datetime, token: str | None) -> PollResult:
         source = fetched.source

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from .clean.filters import FilterSpec
     from .clean.learn import LearnSettings
     from .clean.rules import CleanRules, OperatorRules
-    from .config import Rules
+    from .config import Learning, Rules
 
 _HEADER = struct.Struct("!Q")  # the byte length of the pickle that follows
 # A child runs `serve`, finding this very package first (whatever the parent's path).
@@ -78,13 +78,45 @@ class PlainRules:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class PlainLearning:
+    """The `learning` settings (`config.Learning`) as plain values, for workers."""
+
+    min_entries: int
+    min_support: int
+    min_share: float
+    max_removed_share: float
+    window: int
+
+    @classmethod
+    def of(cls, learning: Learning) -> PlainLearning:
+        return cls(
+            learning.min_entries,
+            learning.min_support,
+            learning.min_share,
+            learning.max_removed_share,
+            learning.window,
+        )
+
+    def settings(self) -> LearnSettings:
+        from .clean.learn import LearnSettings
+
+        return LearnSettings(
+            min_entries=self.min_entries,
+            min_support=self.min_support,
+            min_share=self.min_share,
+            max_removed_share=self.max_removed_share,
+            window=self.window,
+        )
+
+
 def parse_and_clean(
     body: bytes,
     url: str,
     headers: Mapping[str, str],
     rules: OperatorRules | CleanRules,
     memory: str | None = None,
-    learning: LearnSettings | None = None,
+    learning: LearnSettings | PlainLearning | None = None,
 ) -> CleanFeed:
     """Parse a fetched body and clean every entry, with its content hash set.
 
@@ -100,6 +132,8 @@ def parse_and_clean(
     from .parse import parse_feed
 
     feed = parse_feed(body, url=url, headers=headers)
+    if isinstance(learning, PlainLearning):
+        learning = learning.settings()
     site = plain_text(feed.title)  # republished in atom:source: never markup
     old = Memory.from_json(memory) if learning is not None else None
     cleaned, learned = clean_entries(

@@ -247,3 +247,49 @@ def test_store_consistent_after_runs(site: tuple[Loopback, Path]) -> None:
         assert rows[server.url("/a.xml")].validators.etag == '"a1"'
     finally:
         store.close()
+
+
+ARTICLE_PAGE = """<!doctype html><html><head><title>{title}</title></head><body>
+<header><nav><a href="/">Home</a> <a href="/world">World</a> <a href="/about">About</a></nav>
+</header>
+<main><article><h1>{title}</h1>{body}</article></main>
+<aside><h2>Most read</h2><ul><li><a href="/x">Something else entirely</a></li></ul></aside>
+<footer><p>Copyright 2025 The Loopback Times. All rights reserved.</p></footer>
+</body></html>"""
+
+
+def test_full_text_replaces_teasers_of_new_entries_once(loopback: Loopback, tmp_path: Path) -> None:
+    body = article("harbour", paragraphs=6)
+    page = ARTICLE_PAGE.format(title="Harbour plan", body=body).encode()
+    loopback.route("/story-1", page, headers={"Content-Type": "text/html; charset=utf-8"})
+    # story 2's page is gone: its teaser stays
+    teasers = [
+        Item("s-1", "Harbour plan", loopback.url("/story-1"), "<p>The harbour plan…</p>"),
+        Item("s-2", "Missing page", loopback.url("/story-2"), "<p>A teaser that stays.</p>"),
+    ]
+    loopback.feed("/teasers.xml", rss("Teasers", teasers), conditional=False)
+    source = {"url": loopback.url("/teasers.xml"), "topics": ["news"], "full_text": True}
+    config = write_config(
+        tmp_path / "config.yaml",
+        {
+            "topics": {"news": {"title": "News"}},
+            "sources": [source],
+            "full_text": {"allow_private": True, "timeout": "5s"},  # loopback is private
+        },
+    )
+
+    first = cli("once", "-c", str(config), cwd=tmp_path)
+    loopback.feed("/teasers.xml", rss("Teasers", teasers) + b" ", conditional=False)
+    second = cli("once", "-c", str(config), cwd=tmp_path)
+
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    assert "full text of " + loopback.url("/story-2") + " not used: HTTP 404" in first.stderr
+    published = {e.title: e for e in _topic_feed(tmp_path / "feeds" / "news.xml").entries}
+    full = published["Harbour plan"].content[0].value
+    assert "Harbour paragraph 6: the harbour committee met on day 6" in full
+    assert "Most read" not in full and "All rights reserved" not in full
+    assert "A teaser that stays." in published["Missing page"].content[0].value
+    assert len(loopback.requests_to("/story-1")) == 1  # the second poll fetched no article
+    assert "updated=0" in second.stdout  # and kept the stored full text
+    explained = cli("explain", "-c", str(config), "s-1", cwd=tmp_path)
+    assert "full-text" in explained.stdout

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +17,7 @@ from aggregator.fetch import FakeFetcher
 from aggregator.models import Validators
 from aggregator.pipeline import Pipeline
 from aggregator.store import Store
-from tests.feeds import Item, article, rss
+from tests.feeds import ROOT, Item, article, rss, write_config
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 A, B, C, D = (f"https://{n}.example/feed" for n in "abcd")
@@ -96,3 +99,33 @@ def test_publish_rewrites_a_deleted_feed_file(tmp_path: Path) -> None:
         path.unlink()
         assert pipeline.publish(NOW) == [path]
     store.close()
+
+
+def test_the_polling_process_never_loads_the_parse_and_clean_stages(tmp_path: Path) -> None:
+    """They run in worker processes: loading them here too would cost every `once` their
+    import time and the daemon their memory (the learner included)."""
+    sources = []
+    for name in ("a", "b"):  # two sources: one alone is parsed inline
+        feed = tmp_path / f"{name}.xml"
+        feed.write_bytes(
+            rss(name, [Item(name, "A story", f"https://f.example/{name}", article(name))])
+        )
+        sources.append({"url": str(feed), "topics": ["t"]})
+    config = tmp_path / "config.yaml"
+    write_config(config, {"topics": {"t": {"title": "T"}}, "sources": sources,
+                          "poll": {"processes": 1}})  # fmt: skip
+    code = (
+        "import sys\n"
+        "from aggregator.cli import main\n"
+        "assert main(['once', '-c', sys.argv[1]]) == 0\n"
+        "loaded = [m for m in ('aggregator.clean', 'feedparser', 'nh3', 'cssselect') "
+        "if m in sys.modules]\n"
+        "print('loaded:', loaded)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(config)], cwd=tmp_path, capture_output=True, text=True,
+        timeout=60, check=False, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "ok " in done.stdout and "new=1" in done.stdout
+    assert "loaded: []" in done.stdout

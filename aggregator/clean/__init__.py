@@ -203,7 +203,10 @@ class _Prepared:
     def units(self) -> list[Unit]:
         if self._units is None:
             root, tree = self.main().root, self.main().tree
-            self._units = units(root, tree.nested) if root is not None and tree else []
+            if root is None or tree is None:
+                self._units = []
+            else:
+                self._units = units(root, tree.nested, tree.texts)
         return self._units
 
     def learnable(self) -> EntryBlocks:

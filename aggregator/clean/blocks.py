@@ -34,47 +34,61 @@ class Unit:
     text: str  # whitespace collapsed
 
 
-def units(root: Element, nested: set[Element] | None = None) -> list[Unit]:
+def units(
+    root: Element, nested: set[Element] | None = None, texts: dict[Element, str] | None = None
+) -> list[Unit]:
     """The lines of `root` in document order; lines without text are left out.
 
-    `nested`: the elements with line breaks below them, as a `TreePass` recorded them
-    (None: found here)."""
-    found: list[Unit] = []
-    run: list[Piece] = []
-    _walk(root, nested if nested is not None else _nested(root), found, run)
-    _flush(run, found)
-    return found
+    `nested`: the elements with line breaks below them, and `texts`: the texts of
+    leaves it read, as a `TreePass` recorded them (None: found here)."""
+    walk = _Walk(nested if nested is not None else _nested(root), texts or {})
+    walk.walk(root)
+    walk.flush()
+    return walk.found
 
 
-def _walk(el: Element, nested: set[Element], found: list[Unit], run: list[Piece]) -> None:
-    if el.text:
-        run.append((el, False))
-    for child in el:
-        if not isinstance(child.tag, str):
-            pass
-        elif child in nested:
-            _flush(run, found)
-            _walk(child, nested, found, run)
-            _flush(run, found)
-        elif child.tag in LINE_TAGS:
-            _flush(run, found)
-            _add(found, [child])
-        else:
-            run.append(child)
-        if child.tail:
-            run.append((child, True))
+class _Walk:
+    def __init__(self, nested: set[Element], texts: dict[Element, str]) -> None:
+        self.nested, self.texts = nested, texts
+        self.found: list[Unit] = []
+        self.run: list[Piece] = []
 
+    def walk(self, el: Element) -> None:
+        run = self.run
+        if el.text:
+            run.append((el, False))
+        for child in el:
+            if not isinstance(child.tag, str):
+                pass
+            elif child in self.nested:
+                self.flush()
+                self.walk(child)
+                self.flush()
+            elif child.tag in LINE_TAGS:
+                self.flush()
+                self.add([child])
+            else:
+                run.append(child)
+            if child.tail:
+                run.append((child, True))
 
-def _flush(run: list[Piece], found: list[Unit]) -> None:
-    if run:
-        _add(found, list(run))
-        run.clear()
+    def flush(self) -> None:
+        if self.run:
+            self.add(list(self.run))
+            self.run.clear()
 
-
-def _add(found: list[Unit], pieces: list[Piece]) -> None:
-    text = " ".join("".join(_piece_text(p) for p in pieces).split())
-    if text:
-        found.append(Unit(pieces, text))
+    def add(self, pieces: list[Piece]) -> None:
+        texts = self.texts
+        parts = []
+        for piece in pieces:
+            if isinstance(piece, tuple):
+                owner, tail = piece
+                parts.append((owner.tail if tail else owner.text) or "")
+            else:
+                parts.append(texts.get(piece) or _piece_text(piece))
+        text = " ".join("".join(parts).split())
+        if text:
+            self.found.append(Unit(pieces, text))
 
 
 def _nested(root: Element) -> set[Element]:

@@ -426,7 +426,7 @@ def _runs(text: str, folded: str, key: str) -> tuple[tuple[str, ...], tuple[int,
     return keys, heads + tails
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=2048)  # a poll of one feed: remember, then decide
 def _block(text: str) -> _Feats | None:
     # Cached (a few hundred bytes a block): the caller remembers a poll's entries, then
     # decides on each of them, and the next poll of the feed repeats most of them.

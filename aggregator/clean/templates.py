@@ -73,11 +73,12 @@ def _candidates(
     """(index, frame keys, cut whole already?) of the short lines in the head and tail
     of one entry."""
     gone = {cut.index for cut in done if cut.whole}
-    body = [i for i in range(len(texts)) if i not in gone and len(texts[i].split()) >= LONG_WORDS]
+    sizes = [text.count(" ") + 1 for text in texts]  # words: the texts are collapsed
+    body = [i for i, size in enumerate(sizes) if size >= LONG_WORDS and i not in gone]
     if not body:
         return  # no article body to frame
     for index, text in enumerate(texts):
-        if body[0] <= index <= body[-1] or len(text.split()) > SHORT_WORDS:
+        if body[0] <= index <= body[-1] or sizes[index] > SHORT_WORDS:
             continue
         keys = _keys("head" if index < body[0] else "tail", text)
         if keys:

@@ -137,6 +137,11 @@ class Store:
             source_queries.bump(conn, dirty)
         return plan.counts
 
+    def known_keys(self, source_id: int, keys: Sequence[str]) -> set[str]:
+        """Which of `keys` the store already holds for this source."""
+        with self._begin(f"reading the entries of source {source_id}") as conn:
+            return {known.key for known in polls.known(conn, source_id, keys)}
+
     def memory(self, source_id: int) -> str | None:
         """What cleaning has learned of a source (JSON, see `clean.learn.Memory`)."""
         with self._begin(f"reading what was learned of source {source_id}") as conn:

@@ -161,16 +161,16 @@ def plan(
 ) -> PollPlan:
     """Read what the plan needs (two SELECTs) and make it."""
     in_topics = tuple(topic_ids) if topic_ids is not None else source.topics
-    known = _known(conn, source_id, [e.key for e in feed.entries])
-    keys = {k.key for k in known}
+    stored = known(conn, source_id, [e.key for e in feed.entries])
+    keys = {k.key for k in stored}
     fresh = [e for e in feed.entries if e.key not in keys]
     hashes = {e.content_hash for e in fresh if is_dedupable(e.content_hash)}
     canonicals = _canonicals(conn, in_topics, hashes)
-    poll = PollInput(source.url, source.position, in_topics, feed.entries, known, canonicals, now)
+    poll = PollInput(source.url, source.position, in_topics, feed.entries, stored, canonicals, now)
     return plan_poll(poll)
 
 
-def _known(conn: Connection, source_id: int, keys: Sequence[str]) -> tuple[KnownEntry, ...]:
+def known(conn: Connection, source_id: int, keys: Sequence[str]) -> tuple[KnownEntry, ...]:
     """This source's entries under `keys`, with the topics where each is published."""
     e, et = entries, entry_topics
     columns = (e.c.id, e.c.key, e.c.content_hash, e.c.updated, et.c.topic_id, et.c.duplicate_of)
