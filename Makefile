@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run once check test lint typecheck bench bench-peers bench-clean clean
+.PHONY: install run once check test lint typecheck bench bench-peers bench-clean corpus-report clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,3 +47,7 @@ bench-peers: $(STAMP)
 
 bench-clean: $(STAMP)
 	$(BIN)/python bench/clean/run.py $(BENCH_ARGS)
+
+# Cleaning over ../shared/corpus: blocks removed per rule, entries emptied (none expected).
+corpus-report: $(STAMP)
+	$(BIN)/python bench/clean/corpus_report.py

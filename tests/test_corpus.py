@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from lxml import html as lxml_html
 
-from aggregator.clean import clean_entry, html_to_text
+from aggregator.clean import clean_entries, html_to_text
+from aggregator.clean.learn import LearnSettings
 from aggregator.clean.rules import CleanRules
 from aggregator.config import Rules
 from aggregator.dedupe import output_id
@@ -68,14 +69,18 @@ def test_corpus_file_parses_cleans_and_republishes(path: Path) -> None:
 @pytest.mark.skipif(not FILES, reason="../shared/corpus is not beside the repo")
 @pytest.mark.parametrize("path", FILES, ids=[f"{p.parent.name}/{p.name}" for p in FILES])
 def test_corpus_articles_are_never_emptied(path: Path) -> None:
-    """Boilerplate rules (the catalogue's above all) never eat a whole article: a content
-    or summary with 50 words or more before cleaning keeps at least half of them."""
+    """Boilerplate removal (the catalogue, and what is learned from the file's entries as
+    a source's first poll) never eats a whole article: a content or summary with 50
+    words or more before cleaning keeps at least half of them."""
     try:
         feed = parse_feed(path.read_bytes(), url=f"https://corpus.test/{path.name}", headers={})
     except ParseError:
         return
-    for entry in feed.entries:
-        cleaned = clean_entry(entry, CleanRules(), site=feed.title)
+    learned, _ = clean_entries(
+        feed.entries, CleanRules(), site=feed.title, memory=None, learning=LearnSettings()
+    )
+    assert len(learned) == len(feed.entries)
+    for entry, cleaned in zip(feed.entries, learned, strict=True):
         for before, after in ((entry.content, cleaned.content), (entry.summary, cleaned.summary)):
             words = len(_raw_text(before).split())
             if words >= MIN_WORDS:

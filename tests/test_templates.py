@@ -87,3 +87,10 @@ def test_lines_already_cut_whole_count_toward_the_frame() -> None:
     cut = cut_texts(entries, done)
 
     assert cut == [set()] * 4 + [{"LIMA — 1 Jun 2025"}, {"KYIV — 1 Jun 2025"}]
+
+
+def test_a_frame_on_many_lines_of_one_entry_is_a_list_and_stays() -> None:
+    notes = [f"WP: Topic {n}" for n in range(8)]  # a podcast's show notes
+    entries = [[BODY, *notes] for _ in range(6)]
+
+    assert cut_texts(entries) == [set() for _ in entries]

@@ -23,10 +23,19 @@ from .catalogue import CATEGORY_LABEL
 from .edges import normalise
 from .filters import filter_decision, remove_selected
 from .html import SAMPLE, Element, TreePass, scrub, serialize, tree_text
-from .learn import BlockCut, Decision, EntryBlocks, LearnSettings, Memory, decide, remember
+from .learn import (
+    BlockCut,
+    Decision,
+    EntryBlocks,
+    LearnSettings,
+    Memory,
+    decide,
+    patterns,
+    remember,
+)
 from .rules import UNSAFE_LINK, CleanRules, OperatorRules, TextRule
 from .sanitize import sanitize
-from .templates import template_cuts
+from .templates import edges_recur, template_cuts
 from .text import (
     clean_title,
     html_to_text,
@@ -64,6 +73,8 @@ def clean_entries(
     """
     rules = CleanRules.of(rules)
     prepared = [_Prepared.of(entry, rules, site) for entry in entries]
+    if learning is not None and not _worth_learning(prepared, memory, learning):
+        learning = None  # nothing learned before, nothing recurring now: memory unchanged
     if learning is not None:
         memory = remember(memory or Memory(), [p.learnable() for p in prepared], learning)
         decisions = [decide(p.learnable(), memory, learning) for p in prepared]
@@ -77,6 +88,20 @@ def clean_entries(
         memory, cleaned = None, [p.finish(None) for p in prepared]
     kept = (e for e in cleaned if filter_decision(e, rules.keep, rules.block)[0])
     return tuple(kept), memory
+
+
+def _worth_learning(
+    prepared: Sequence[_Prepared], memory: Memory | None, learning: LearnSettings
+) -> bool:
+    """Learn from this poll if the source has taught something before, or its entries
+    share something at their edges (the learner's full analysis of every line costs as
+    much as the rest of cleaning; most sources have nothing to teach)."""
+    if memory is not None and patterns(memory, learning):
+        return True
+    # The lines of the text (needed anyway), not the learner's units: the cheap look
+    # must stay cheap for the many polls that teach nothing.
+    lines = [p.main().text().split("\n") for p in prepared]
+    return edges_recur(lines, [p.title for p in prepared], learning)
 
 
 def _with(decision: Decision, whole: Sequence[BlockCut]) -> Decision:
@@ -149,6 +174,7 @@ class _Field:
     root: Element | None = None
     removals: tuple[Removal, ...] = ()
     edited: bool = False  # learned cuts changed it after the pass
+    _text: str | None = None  # the text of the unedited tree, once read
 
     @classmethod
     def of(cls, html: str, base: str | None, rules: CleanRules, titles: Sequence[str]) -> _Field:
@@ -162,7 +188,11 @@ class _Field:
     def text(self) -> str:
         if self.root is None:
             return ""
-        return tree_text(self.root, None if self.edited else self.tree)
+        if self.edited:
+            return tree_text(self.root, None)
+        if self._text is None:
+            self._text = tree_text(self.root, self.tree)
+        return self._text
 
     def html(self) -> str:
         if self.root is None:

@@ -17,7 +17,9 @@ and never more of an entry's text than `max_removed_share`.
 from __future__ import annotations
 
 import math
+import re
 import string
+from collections import Counter
 from collections.abc import Iterator, Sequence
 
 from .learn import BlockCut, LearnSettings, Pattern, normalize
@@ -25,8 +27,10 @@ from .learn import BlockCut, LearnSettings, Pattern, normalize
 SHORT_WORDS = 15  # a frame line is short
 LONG_WORDS = 20  # the article body: lines this long or longer
 AFFIX_WORDS = 2  # words of a shared start or end
+MAX_PER_ENTRY = 2  # lines of one entry a frame may be on (a header and a footer credit)
 _PLACEHOLDERS = ("<date>", "<url>", "0")
 _PUNCTUATION = string.punctuation + "—–·|•…“”‘’«»"
+_TITLE_WORDS = re.compile(r"[\s:|–—-]+")
 
 
 def template_cuts(
@@ -43,7 +47,9 @@ def template_cuts(
         return none
     # Support counts every framed line, those already cut whole too (a dateline whose
     # city and date happen to repeat is learned exactly, and is still one of the kind).
-    framed = [list(_candidates(texts, done)) for texts, done in zip(entries, cuts, strict=True)]
+    framed = [
+        _single(list(_candidates(texts, done))) for texts, done in zip(entries, cuts, strict=True)
+    ]
     support: dict[str, set[int]] = {}
     for n, lines in enumerate(framed):
         for _, keys, _ in lines:
@@ -65,6 +71,20 @@ def template_cuts(
                 extra.append(BlockCut(index, pattern, texts[index], whole=True))
         result.append(tuple(extra) if _within_share(texts, done, extra, settings) else ())
     return result
+
+
+def _single(
+    lines: list[tuple[int, tuple[str, ...], bool]],
+) -> list[tuple[int, tuple[str, ...], bool]]:
+    """The lines without the frames that repeat within the entry: a frame is one line
+    (a dateline, a credit); a frame on many lines of one entry is a list ("WP: Malz",
+    "WP: Hefe", … in a podcast's show notes), content."""
+    within = Counter(key for _, keys, _ in lines for key in keys)
+    return [
+        (index, kept, cut)
+        for index, keys, cut in lines
+        if (kept := tuple(k for k in keys if within[k] <= MAX_PER_ENTRY))
+    ]
 
 
 def _candidates(
@@ -116,3 +136,39 @@ def _within_share(
     total = sum(len(t) for t in texts)
     removed = sum(len(cut.text) for cut in (*done, *extra))
     return bool(extra) and removed <= settings.max_removed_share * total
+
+
+EDGE_LINES = 3  # lines at each end of an entry that the cheap look compares
+
+
+def edges_recur(
+    entries: Sequence[Sequence[str]], titles: Sequence[str], settings: LearnSettings
+) -> bool:
+    """Whether a poll's entries share anything at their edges: a line among the first or
+    last `EDGE_LINES` (as it is, or its frame), or a title's first or last word. A cheap
+    look, taken before the learner's full analysis of every line: a poll where nothing
+    recurs at the edges has nothing to teach (boilerplate sits at the edges; a line
+    recurring only mid-article is judged by a stricter bar than it could meet here)."""
+    if len(entries) < settings.min_entries:
+        return True  # too few to judge alone: remembering them is cheap
+    needed = max(settings.min_support, math.ceil(settings.min_share * len(entries)))
+    seen: dict[str, int] = {}
+    for texts, title in zip(entries, titles, strict=True):
+        keys: set[str] = set()
+        edges = {
+            *range(min(EDGE_LINES, len(texts))),
+            *range(max(0, len(texts) - EDGE_LINES), len(texts)),
+        }
+        for index in edges:
+            text = texts[index]
+            keys.add(normalize(text))
+            if text.count(" ") < SHORT_WORDS:
+                keys.update(_keys("edge", text))
+        words = _TITLE_WORDS.split(title.casefold())
+        if len(words) > 1:
+            keys.update((f"title starts: {words[0]}", f"title ends: {words[-1]}"))
+        for key in keys:
+            seen[key] = count = seen.get(key, 0) + 1
+            if count >= needed:
+                return True
+    return False
