@@ -3,11 +3,15 @@ them so that a second clean finds nothing more to change."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from aggregator.clean import clean_html
+from aggregator.clean import CleanRules, clean_entries, clean_html
 from aggregator.clean.blocks import Unit, drop, trim, units
 from aggregator.clean.html import Element, TreePass, serialize, tree_text
+from aggregator.clean.learn import LearnSettings
+from aggregator.models import ParsedEntry
 
 SEEDLIKE = (
     "<div>THE NEWS</div><div>Jun 1, 2025 | </div>"
@@ -99,3 +103,46 @@ def test_trimming_a_unit(index: int, text: str, at_end: bool, left: str | None) 
     html = serialize(root)
     assert clean_html(html, None)[0] == clean_html(clean_html(html, None)[0], None)[0]
     assert "<em></em>" not in html and "<b></b>" not in html and "<div></div>" not in html
+
+
+def _entry(key: str, html: str) -> ParsedEntry:
+    return ParsedEntry(
+        key=key, guid=key, link=f"https://s.example/{key}", title=f"Story {key} of the week",
+        content=html, summary="", author=None,
+        published=datetime(2025, 1, 1, tzinfo=UTC), updated=None,
+    )  # fmt: skip
+
+
+def test_learning_spares_recurring_headings_over_text_and_removes_recurring_junk() -> None:
+    vocabulary = [
+        "river",
+        "stone",
+        "cloud",
+        "market",
+        "harbor",
+        "lantern",
+        "meadow",
+        "signal",
+        "orchard",
+        "canyon",
+    ]
+
+    def prose(n: int, shift: int) -> str:  # 30 words, different in every entry
+        return " ".join(vocabulary[(n * 7 + shift * 3 + i * (n + 2)) % 10] for i in range(30))
+
+    entries = [
+        _entry(
+            str(n),
+            f"<p>Sponsor: Acme {n}x</p><h2>Methods</h2><p>{prose(n, 1)}.</p>"
+            f"<h2>Results</h2><p>{prose(n, 2)}.</p><p>Sponsor: Acme {n}x</p>",
+        )
+        for n in range(5)
+    ]
+
+    cleaned, memory = clean_entries(entries, CleanRules(), memory=None, learning=LearnSettings())
+
+    assert memory is not None and memory.entries == 5
+    for entry in cleaned:
+        assert entry.text.split("\n")[0] == "Methods" and "Results" in entry.text.split("\n")
+        assert "Sponsor" not in entry.text
+        assert any(r.rule.startswith("learned:") for r in entry.removals)

@@ -35,7 +35,8 @@ from .learn import (
 )
 from .rules import UNSAFE_LINK, CleanRules, OperatorRules, TextRule
 from .sanitize import sanitize
-from .templates import edges_recur, template_cuts
+from .shape import HEADINGS
+from .templates import LONG_WORDS, edges_recur, template_cuts
 from .text import (
     clean_title,
     html_to_text,
@@ -77,7 +78,7 @@ def clean_entries(
         learning = None  # nothing learned before, nothing recurring now: memory unchanged
     if learning is not None:
         memory = remember(memory or Memory(), [p.learnable() for p in prepared], learning)
-        decisions = [decide(p.learnable(), memory, learning) for p in prepared]
+        decisions = [_spare_headings(p, decide(p.learnable(), memory, learning)) for p in prepared]
         decisions = _widen_templates(prepared, decisions, memory, learning)
         framed = template_cuts(
             [[u.text for u in p.units()] for p in prepared], [d.cuts for d in decisions], learning
@@ -88,6 +89,30 @@ def clean_entries(
         memory, cleaned = None, [p.finish(None) for p in prepared]
     kept = (e for e in cleaned if filter_decision(e, rules.keep, rules.block)[0])
     return tuple(kept), memory
+
+
+def _spare_headings(entry: _Prepared, decision: Decision) -> Decision:
+    """`decision` without the whole-line cuts of headings that introduce text: a
+    recurring "Methods" or "Results" over each abstract is the article's structure, not
+    boilerplate (the catalogue removes the headings that are: "Related posts")."""
+    found = entry.units()
+    spared = [
+        cut
+        for cut in decision.cuts
+        if cut.whole and _is_heading(found[cut.index]) and _text_follows(found, cut.index)
+    ]
+    if not spared:
+        return decision
+    return replace(decision, cuts=tuple(c for c in decision.cuts if c not in spared))
+
+
+def _is_heading(unit: Unit) -> bool:
+    pieces = unit.pieces
+    return len(pieces) == 1 and not isinstance(pieces[0], tuple) and pieces[0].tag in HEADINGS
+
+
+def _text_follows(found: Sequence[Unit], index: int) -> bool:
+    return any(len(unit.text.split()) >= LONG_WORDS for unit in found[index + 1 :])
 
 
 def _worth_learning(
