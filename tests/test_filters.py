@@ -221,3 +221,29 @@ def test_compiled_selectors_are_cached() -> None:
     rules = compile_selectors(["div.share"])
     assert rules[0].xpath is compile_selector("div.share")
     assert rules[0].selector == "div.share"
+
+
+def test_the_worker_applies_remove_keep_and_block_to_a_feed() -> None:
+    """Operator rules through the real path: parse, clean with the rules as the pipeline
+    sends them to workers, filter; a blocked entry never reaches the store."""
+    from aggregator.worker import PlainFilter, PlainRules, parse_and_clean
+    from tests.feeds import Item, rss
+
+    items = [
+        Item("a", "Harbour plan approved", "https://n.example/a",
+             '<p>The plan passed.</p><div class="ad">Buy now</div>'),
+        Item("b", "Sponsored: a new phone", "https://n.example/b", "<p>Advert.</p>"),
+        Item("c", "Weather", "https://n.example/c", "<p>Rain again.</p>"),
+    ]  # fmt: skip
+    rules = PlainRules(
+        remove=("div.ad",),
+        keep=(PlainFilter(content=re.compile("plan|Advert")),),
+        block=(PlainFilter(title=re.compile("^Sponsored")),),
+    )
+
+    feed = parse_and_clean(rss("News", items), "https://n.example/feed", {}, rules)
+
+    assert [e.key for e in feed.entries] == ["a"]  # b blocked, c not kept
+    (entry,) = feed.entries
+    assert "Buy now" not in entry.summary and "The plan passed." in entry.summary  # RSS description
+    assert ("operator:remove[0]", "<div> Buy now") in {(r.rule, r.text) for r in entry.removals}

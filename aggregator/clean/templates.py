@@ -21,6 +21,7 @@ import re
 import string
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 
 from .learn import BlockCut, LearnSettings, Pattern, normalize
 
@@ -109,7 +110,7 @@ def _keys(edge: str, text: str) -> tuple[str, ...]:
     """The frames a line may share with its siblings in other entries: its first and
     last words, a leading label ("Photo:", "Filed under:") and, for a short line with a
     date or number, its shape (words as `w`)."""
-    shape = normalize(text).split()
+    shape = _normal(text).split()
     words = [w for w in (t.strip(_PUNCTUATION) for t in shape) if w]
     keys = []
     if len(words) >= AFFIX_WORDS:
@@ -125,6 +126,11 @@ def _keys(edge: str, text: str) -> tuple[str, ...]:
             frame = frame.replace("w w", "w")
         keys.append(f"{edge} shape: {frame}")
     return tuple(keys)
+
+
+@lru_cache(maxsize=4096)  # a poll's edge lines: looked at by the gate, then by the frames
+def _normal(text: str) -> str:
+    return normalize(text)
 
 
 def _within_share(
@@ -152,21 +158,37 @@ def edges_recur(
     if len(entries) < settings.min_entries:
         return True  # too few to judge alone: remembering them is cheap
     needed = max(settings.min_support, math.ceil(settings.min_share * len(entries)))
+    # The lines as they are and the title words first: usually enough, and cheaper
+    # than the frames of the short lines, looked at only when they are not.
+    plain = [
+        (
+            {_normal(texts[i]) for i in _edges(len(texts))}
+            | {f"title {side}: {word}" for side, word in _title_words(title)}
+        )
+        for texts, title in zip(entries, titles, strict=True)
+    ]
+    if _recurs(plain, needed):
+        return True
+    frames = [
+        {key for i in _edges(len(texts)) if texts[i].count(" ") < SHORT_WORDS
+         for key in _keys("edge", texts[i])}
+        for texts in entries
+    ]  # fmt: skip
+    return _recurs(frames, needed)
+
+
+def _edges(count: int) -> set[int]:
+    return {*range(min(EDGE_LINES, count)), *range(max(0, count - EDGE_LINES), count)}
+
+
+def _title_words(title: str) -> list[tuple[str, str]]:
+    words = _TITLE_WORDS.split(title.casefold())
+    return [("starts", words[0]), ("ends", words[-1])] if len(words) > 1 else []
+
+
+def _recurs(keys_per_entry: Sequence[set[str]], needed: int) -> bool:
     seen: dict[str, int] = {}
-    for texts, title in zip(entries, titles, strict=True):
-        keys: set[str] = set()
-        edges = {
-            *range(min(EDGE_LINES, len(texts))),
-            *range(max(0, len(texts) - EDGE_LINES), len(texts)),
-        }
-        for index in edges:
-            text = texts[index]
-            keys.add(normalize(text))
-            if text.count(" ") < SHORT_WORDS:
-                keys.update(_keys("edge", text))
-        words = _TITLE_WORDS.split(title.casefold())
-        if len(words) > 1:
-            keys.update((f"title starts: {words[0]}", f"title ends: {words[-1]}"))
+    for keys in keys_per_entry:
         for key in keys:
             seen[key] = count = seen.get(key, 0) + 1
             if count >= needed:
