@@ -10,21 +10,14 @@ does); `requests.Response` never leaves this module.
 from __future__ import annotations
 
 import codecs
-import http.client
-import io
 import ipaddress
-import os
 import re
 import socket
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http import HTTPStatus
-from http.cookiejar import DefaultCookiePolicy
-from types import TracebackType
-from typing import Any, ClassVar, Self, cast
-from urllib.parse import urljoin, urlsplit
+from typing import Any, ClassVar, cast
+from urllib.parse import urlsplit
 
 import lxml.html
 import requests
@@ -32,14 +25,21 @@ from lxml import etree
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
-from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util import connection
 
 from . import USER_AGENT
 from .config import Poll
 from .errors import AggregatorError, FetchError
-from .fetch.deadline import Deadline, Watchdog, WatchedAdapter
-from .fetch.reasons import describe, size_text
+from .fetch.deadline import Deadline, WatchedAdapter
+from .fetch.exchange import (
+    NETWORK_ERRORS,
+    PooledClient,
+    add_hop,
+    phrase,
+    read_capped,
+    redirect_target,
+)
+from .fetch.reasons import describe
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
@@ -50,9 +50,6 @@ HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 MAX_REDIRECTS = 5
 MIN_WORDS = 50  # less is a teaser, a paywall notice or a cookie banner, not an article
 _CONNECT_TIMEOUT = 10.0
-_CHUNK = 64 * 1024
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_NETWORK_ERRORS = (requests.RequestException, Urllib3Error, http.client.HTTPException, OSError)
 _CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: embeds an IPv4 address
 
@@ -234,7 +231,7 @@ class _Page:
     charset: str | None
 
 
-class FullTextFetcher:
+class FullTextFetcher(PooledClient):
     """Fetches article pages and extracts their main content. Thread-safe like
     `HttpFetcher`: a Session per thread, one guarded adapter (and its pools) for all.
 
@@ -261,11 +258,7 @@ class FullTextFetcher:
         self._poll = Poll.model_construct(
             timeout=settings.timeout, connect_timeout=self._connect_timeout
         )
-        self._adapter = _GuardedAdapter(guard)
-        # What requests would read from the environment, read once (see HttpFetcher).
-        self._verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-        self._sessions = threading.local()
-        self._watchdog = Watchdog()
+        super().__init__(_GuardedAdapter(guard))
 
     def fetch_article(self, url: str) -> FullTextResult:
         """The main content of the page at `url`. Network, HTTP and extraction problems
@@ -287,7 +280,7 @@ class FullTextFetcher:
                 return self._follow(chain, deadline)
         except Blocked as exc:
             raise FetchError(url, str(exc)) from exc
-        except _NETWORK_ERRORS as exc:
+        except NETWORK_ERRORS as exc:
             raise FetchError(url, describe(exc, chain[-1], deadline.passed(), self._poll)) from exc
 
     def _follow(self, chain: list[str], deadline: Deadline) -> _Page:
@@ -296,10 +289,10 @@ class FullTextFetcher:
             with self._get(chain[-1], deadline) as response:
                 if deadline.passed():  # the head was cut short: its fields may be missing
                     raise TimeoutError("deadline passed")
-                target = _redirect_target(response, chain[-1])
+                target = redirect_target(response, chain[-1])
                 if target is None:
                     return self._page(chain, response, deadline)
-            _add_hop(chain, target)
+            add_hop(chain, target, MAX_REDIRECTS, _url_problem)
 
     @contextmanager
     def _get(self, url: str, deadline: Deadline) -> Iterator[requests.Response]:
@@ -312,61 +305,20 @@ class FullTextFetcher:
             timeout=(min(self._connect_timeout, remaining), remaining),
             stream=True,
             allow_redirects=False,
-            verify=self._verify or True,
+            verify=self.verify,
         )
         with response:
             yield response
 
-    def _session(self) -> requests.Session:
-        session: requests.Session | None = getattr(self._sessions, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.trust_env = False  # no proxies, no ~/.netrc
-            session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-            session.mount("http://", self._adapter)
-            session.mount("https://", self._adapter)
-            self._sessions.session = session
-        return session
-
     def _page(self, chain: list[str], response: requests.Response, deadline: Deadline) -> _Page:
         url, code = chain[0], response.status_code
         if not 200 <= code < 300:
-            raise FetchError(url, f"HTTP {code} {_phrase(response)}", http_status=code)
+            raise FetchError(url, f"HTTP {code} {phrase(response)}", http_status=code)
         mime, charset = _content_type(response.headers.get("content-type", ""))
         if mime not in HTML_TYPES:
             raise FetchError(url, f"not HTML ({mime or 'no content type'})")
-        body = _read_capped(response, url, self.settings.max_bytes, deadline)
+        body = read_capped(response, url, self.settings.max_bytes, deadline)
         return _Page(chain[-1], body, charset)
-
-    def close(self) -> None:
-        self._adapter.close()
-        self._watchdog.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-
-def _add_hop(chain: list[str], target: str) -> None:
-    url = chain[0]
-    if target in chain:
-        raise FetchError(url, f"redirect loop at {target}")
-    if len(chain) > MAX_REDIRECTS:
-        raise FetchError(url, f"too many redirects (more than {MAX_REDIRECTS})")
-    if problem := _url_problem(target):
-        raise FetchError(url, f"bad redirect: {problem}")
-    chain.append(target)
-
-
-def _redirect_target(response: requests.Response, url: str) -> str | None:
-    location = response.headers.get("location")
-    if response.status_code not in _REDIRECTS or not location:
-        return None
-    return urljoin(url, location)
 
 
 def _url_problem(url: str) -> str | None:
@@ -380,13 +332,6 @@ def _url_problem(url: str) -> str | None:
     return None
 
 
-def _phrase(response: requests.Response) -> str:
-    try:
-        return HTTPStatus(response.status_code).phrase
-    except ValueError:
-        return response.reason or "Unknown"
-
-
 def _content_type(header: str) -> tuple[str, str | None]:
     """The media type, lower-cased, and the charset if it names a codec we know."""
     mime, _, params = header.partition(";")
@@ -398,24 +343,6 @@ def _content_type(header: str) -> tuple[str, str | None]:
         except LookupError:
             charset = None  # let the parser sniff <meta charset>
     return mime.strip().lower(), charset
-
-
-def _read_capped(response: requests.Response, url: str, cap: int, deadline: Deadline) -> bytes:
-    declared = response.headers.get("content-length", "")
-    if not response.headers.get("content-encoding") and declared.isdigit() and int(declared) > cap:
-        raise FetchError(url, f"body exceeds {size_text(cap)}")
-    body = io.BytesIO()
-    # read1, not read: urllib3 2's read(amt) blocks until amt bytes have arrived.
-    # Decoding happens in read1, so the cap counts decompressed bytes (zip bombs).
-    while chunk := response.raw.read1(_CHUNK, decode_content=True):
-        body.write(chunk)
-        if body.tell() > cap:
-            raise FetchError(url, f"body exceeds {size_text(cap)}")
-        if deadline.passed():
-            raise TimeoutError("deadline passed")
-    if deadline.passed():  # the deadline shut the socket: what arrived is cut short
-        raise TimeoutError("deadline passed")
-    return body.getvalue()
 
 
 def _decoded(page: _Page) -> str | bytes:

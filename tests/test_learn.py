@@ -7,7 +7,6 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import lxml.html
 import pytest
@@ -29,8 +28,9 @@ from aggregator.clean.learn import (
     patterns,
     remember,
 )
+from tests.feeds import SHARED
 
-SEED = Path("/work/shared/fixtures/seed")
+SEED = SHARED / "fixtures" / "seed"
 DEFAULTS = LearnSettings()
 
 
@@ -103,6 +103,8 @@ def test_normalize_keys(text: str, key: str) -> None:
 
 
 def seed_entries() -> list[EntryBlocks]:
+    if not SEED.is_dir():
+        pytest.skip("../shared/fixtures/seed is not beside the repo")
     entries = []
     for item in etree.parse(str(SEED / "republisher.rss")).iter("item"):
         html = lxml.html.fragment_fromstring(item.findtext("description"), create_parent="div")

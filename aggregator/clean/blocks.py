@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from ..models import Removal
-from .html import _INLINE, _REMOVED_WHEN_EMPTY, LINE_TAGS, SAMPLE, Element
+from .html import _INLINE, _REMOVED_WHEN_EMPTY, LINE_TAGS, SAMPLE, Element, remove_keeping_tail
 
 if TYPE_CHECKING:
     from .learn import BlockCut
@@ -119,7 +119,7 @@ def drop(unit: Unit) -> None:
     for piece in unit.pieces:
         if not isinstance(piece, tuple) and piece.getparent() is not None:
             touched.append(_parent(piece))
-            _remove(piece)
+            remove_keeping_tail(piece, separate=False)
     _tidy(touched)
 
 
@@ -191,19 +191,6 @@ def _parent(el: Element) -> Element:
     return parent if parent is not None else el
 
 
-def _remove(el: Element) -> None:
-    """Remove `el` and its content, keeping its tail."""
-    parent, tail = el.getparent(), el.tail
-    assert parent is not None
-    previous = el.getprevious()
-    if tail:
-        if previous is None:
-            parent.text = (parent.text or "") + tail
-        else:
-            previous.tail = (previous.tail or "") + tail
-    parent.remove(el)
-
-
 def _tidy(touched: Iterable[Element]) -> None:
     """Remove inline elements and blocks the edits left without text or media, walking
     up from each touched element, as the tree pass does for a first clean: a second
@@ -212,7 +199,7 @@ def _tidy(touched: Iterable[Element]) -> None:
         while el.getparent() is not None and isinstance(el.tag, str) and _empty(el):
             parent = _parent(el)
             if el.tag in _INLINE or el.tag in _REMOVED_WHEN_EMPTY:
-                _remove(el)
+                remove_keeping_tail(el, separate=False)
             else:
                 break
             el = parent

@@ -19,7 +19,7 @@ import cssselect
 from lxml import etree
 
 from ..models import Removal
-from .html import LINE_TAGS, SAMPLE
+from .html import SAMPLE, remove_keeping_tail
 
 Element = etree._Element
 
@@ -149,7 +149,7 @@ def remove_selected(root: Element, rules: Sequence[SelectorRule]) -> list[Remova
         for el in selected:
             if isinstance(el, Element) and el is not root and _under(el, root):
                 removals.append(Removal(rule.id, _sample(el)))
-                _remove_keeping_tail(el)
+                remove_keeping_tail(el)
     return removals
 
 
@@ -161,16 +161,3 @@ def _sample(el: Element) -> str:
     text = " ".join(etree.tostring(el, method="text", encoding="unicode", with_tail=False).split())
     tag = el.tag if isinstance(el.tag, str) else "?"
     return f"<{tag}> {text}"[:SAMPLE] if text else f"<{tag}>"
-
-
-def _remove_keeping_tail(el: Element) -> None:
-    parent, tail = el.getparent(), el.tail
-    assert parent is not None  # a descendant of root
-    if tail and el.tag in LINE_TAGS and not tail[0].isspace():
-        tail = " " + tail  # the removed block kept the words around it apart
-    previous = el.getprevious()
-    if tail and previous is None:
-        parent.text = (parent.text or "") + tail
-    elif tail and previous is not None:
-        previous.tail = (previous.tail or "") + tail
-    parent.remove(el)

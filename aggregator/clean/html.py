@@ -351,7 +351,7 @@ class TreePass:
         kept = [keep] if keep is not None else run[:2]
         for el in run:
             if not any(el is k for k in kept):
-                self._unlink(el, separate=False)  # the kept break separates
+                remove_keeping_tail(el, separate=False)  # the kept break separates
         self.removals.append(Removal(C.BR_RUN, f"{len(run) - len(kept)} of <br>/<hr>"))
 
     def _trim_tail(self, root: Element, box: Element) -> None:
@@ -477,20 +477,22 @@ class TreePass:
     def _drop(self, el: Element, removal: Removal) -> None:
         """Remove `el` and its content, keeping its tail."""
         self.removals.append(removal)
-        self._unlink(el)
+        remove_keeping_tail(el)
 
-    def _unlink(self, el: Element, separate: bool = True) -> None:
-        """Remove `el`, keeping its tail (apart from what preceded it, if `separate`)."""
-        parent, tail = el.getparent(), el.tail
-        assert parent is not None
-        if separate and tail and el.tag in LINE_TAGS and not tail[0].isspace():
-            tail = " " + tail  # the removed block kept the words around it apart
-        previous = el.getprevious()
-        if tail and previous is None:
-            parent.text = (parent.text or "") + tail
-        elif tail and previous is not None:
-            previous.tail = (previous.tail or "") + tail
-        parent.remove(el)
+
+def remove_keeping_tail(el: Element, separate: bool = True) -> None:
+    """Remove `el` and its content, keeping its tail (apart from what preceded it, if
+    `separate` and `el` is a line of its own)."""
+    parent, tail = el.getparent(), el.tail
+    assert parent is not None
+    if separate and tail and el.tag in LINE_TAGS and not tail[0].isspace():
+        tail = " " + tail  # the removed block kept the words around it apart
+    previous = el.getprevious()
+    if tail and previous is None:
+        parent.text = (parent.text or "") + tail
+    elif tail and previous is not None:
+        previous.tail = (previous.tail or "") + tail
+    parent.remove(el)
 
 
 @lru_cache(maxsize=64)  # an entry's fields share one base

@@ -8,58 +8,49 @@ does not parse what it fetches; `requests.Response` never leaves this module.
 
 from __future__ import annotations
 
-import http.client
-import io
-import os
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import replace
-from http import HTTPStatus
-from http.cookiejar import DefaultCookiePolicy
-from types import TracebackType
-from typing import Self, TypeGuard
-from urllib.parse import urljoin, urlsplit
+from typing import TypeGuard
+from urllib.parse import urlsplit
 
 import requests
 import xxhash
 from requests.utils import should_bypass_proxies
-from urllib3.exceptions import HTTPError as Urllib3Error
 
 from .. import USER_AGENT
 from ..config import Poll
 from ..errors import FetchError
 from ..models import FetchResult, Validators
-from .deadline import Deadline, Watchdog, WatchedAdapter
+from .deadline import Deadline, WatchedAdapter
+from .exchange import (
+    NETWORK_ERRORS,
+    PooledClient,
+    add_hop,
+    phrase,
+    read_capped,
+    redirect_target,
+)
 from .limits import DEFAULT_PORTS, HostLimiter, host_key
 from .local import fetch_file, is_local
-from .reasons import describe, size_text
+from .reasons import describe
 
 ACCEPT = (
     "application/atom+xml, application/rss+xml, application/rdf+xml, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8"
 )
-_CHUNK = 64 * 1024
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})  # RFC 9110 §15.4: only these say "update your links"
-# Everything the network stack may raise; FetchError (ours) is deliberately not here.
-_NETWORK_ERRORS = (requests.RequestException, Urllib3Error, http.client.HTTPException, OSError)
 
 
-class HttpFetcher:
-    """The real fetcher. Thread-safe: one fetcher serves every fetch thread.
+class HttpFetcher(PooledClient):
+    """The real fetcher. Thread-safe: one fetcher serves every fetch thread, each with
+    its own Session over one pool of kept-alive connections (`PooledClient`).
 
-    Each thread gets its own `requests.Session` (a Session is not documented as
-    thread-safe); every Session mounts the same `HTTPAdapter`, whose urllib3 pools are,
-    so a connection kept alive by one poll of a host serves the next on any thread.
-    Sessions do not consult the environment per request (`trust_env=False`: requests
-    would re-read the proxy variables and ~/.netrc for every request); the fetcher reads
-    what requests would take from it, once at start: proxies (`*_proxy`, `no_proxy`) and
-    the CA bundle (`REQUESTS_CA_BUNDLE`, `CURL_CA_BUNDLE`, else certifi's). Cookies are
-    never kept: feeds are public, and sources sharing a domain never see each other's
-    state.
+    requests would re-read the proxy variables and ~/.netrc for every request; the
+    fetcher reads the proxies (`*_proxy`, `no_proxy`) once at start. Cookies are never
+    kept: feeds are public, and sources sharing a domain never see each other's state.
     """
 
     def __init__(self, poll: Poll, *, user_agent: str = USER_AGENT) -> None:
@@ -68,15 +59,10 @@ class HttpFetcher:
         self._headers = {"User-Agent": user_agent, "Accept": ACCEPT}
         self._headers["Accept-Encoding"] = "gzip, deflate"
         # No urllib3 retries: a failed poll is retried by the scheduler, with backoff.
-        self._adapter = WatchedAdapter(
-            pool_connections=max(10, poll.workers), pool_maxsize=poll.workers
+        super().__init__(
+            WatchedAdapter(pool_connections=max(10, poll.workers), pool_maxsize=poll.workers)
         )
         self._proxies = urllib.request.getproxies()
-        self._verify: str | bool = (
-            os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-        )
-        self._sessions = threading.local()
-        self._watchdog = Watchdog()
 
     def fetch(self, location: str, validators: Validators) -> FetchResult:
         if is_local(location):
@@ -89,7 +75,7 @@ class HttpFetcher:
         try:
             with deadline:
                 result = self._follow(chain, validators, deadline)
-        except _NETWORK_ERRORS as exc:
+        except NETWORK_ERRORS as exc:
             reason = describe(exc, chain[-1], deadline.passed(), self.poll)
             raise FetchError(location, reason) from exc
         return replace(result, elapsed=time.monotonic() - started)
@@ -102,11 +88,11 @@ class HttpFetcher:
             with self.limiter.slot(host_key(chain[-1])):
                 deadline.start()
                 with self._get(chain[-1], headers, deadline) as response:
-                    target = _redirect_target(response, chain[-1])
+                    target = redirect_target(response, chain[-1])
                     if target is None:
                         return self._result(url, chain, codes, response, validators, deadline)
             codes.append(response.status_code)
-            self._add_hop(url, chain, target)
+            add_hop(chain, target, self.poll.max_redirects, _url_problem)
 
     @contextmanager
     def _get(
@@ -125,37 +111,17 @@ class HttpFetcher:
             stream=True,
             allow_redirects=False,
             proxies=self._proxies_for(url),
-            verify=self._verify,
+            verify=self.verify,
         )
         # Closing closes the connection unless the body was read to its end (it is
         # then back in the pool already), and gives the pool its slot back.
         with response:
             yield response
 
-    def _session(self) -> requests.Session:
-        session: requests.Session | None = getattr(self._sessions, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.trust_env = False
-            session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-            session.mount("http://", self._adapter)
-            session.mount("https://", self._adapter)
-            self._sessions.session = session
-        return session
-
     def _proxies_for(self, url: str) -> dict[str, str]:
         if not self._proxies or should_bypass_proxies(url, no_proxy=None):
             return {}  # no_proxy=None: requests reads it from the environment
         return self._proxies
-
-    def _add_hop(self, url: str, chain: list[str], target: str) -> None:
-        if target in chain:
-            raise FetchError(url, f"redirect loop at {target}")
-        if len(chain) > self.poll.max_redirects:
-            raise FetchError(url, f"too many redirects (more than {self.poll.max_redirects})")
-        if problem := _url_problem(target):
-            raise FetchError(url, f"bad redirect: {problem}")
-        chain.append(target)
 
     def _result(
         self,
@@ -177,25 +143,13 @@ class HttpFetcher:
             _finish_empty_body(response)
             return replace(base, status="not_modified", validators=_updated(old, headers))
         if not 200 <= code < 300:
-            raise FetchError(url, f"HTTP {code} {_phrase(response)}", http_status=code)
-        body = _read_capped(response, headers, url, self.poll.max_bytes, deadline)
+            raise FetchError(url, f"HTTP {code} {phrase(response)}", http_status=code)
+        body = read_capped(response, url, self.poll.max_bytes, deadline)
         digest = xxhash.xxh3_128_hexdigest(body)
         new = Validators(headers.get("etag"), headers.get("last-modified"), digest)
         if digest == old.body_hash:  # a server that ignores conditional GET
             return replace(base, status="unchanged", validators=new)
         return replace(base, body=body, validators=new)
-
-    def close(self) -> None:
-        self._adapter.close()
-        self._watchdog.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 def _conditional_headers(validators: Validators) -> dict[str, str]:
@@ -212,50 +166,16 @@ def _sendable(value: str | None) -> TypeGuard[str]:
     return bool(value) and "\r" not in value and "\n" not in value  # type: ignore[operator]
 
 
-def _redirect_target(response: requests.Response, url: str) -> str | None:
-    location = response.headers.get("location")
-    if response.status_code not in _REDIRECTS or not location:
-        return None
-    return urljoin(url, location)
-
-
 def _updated(old: Validators, headers: Mapping[str, str]) -> Validators:
     etag = headers.get("etag") or old.etag
     return Validators(etag, headers.get("last-modified") or old.last_modified, old.body_hash)
-
-
-def _phrase(response: requests.Response) -> str:
-    try:
-        return HTTPStatus(response.status_code).phrase
-    except ValueError:
-        return response.reason or "Unknown"
-
-
-def _read_capped(
-    response: requests.Response, headers: Mapping[str, str], url: str, cap: int, deadline: Deadline
-) -> bytes:
-    declared = headers.get("content-length", "")
-    if not headers.get("content-encoding") and declared.isdigit() and int(declared) > cap:
-        raise FetchError(url, f"body exceeds {size_text(cap)}")
-    body = io.BytesIO()  # getvalue() hands over its buffer: no second copy of a big body
-    # The raw urllib3 stream, read1 not read: urllib3 2's read(amt) blocks until amt
-    # bytes have arrived. Decoding happens in read1, so the cap counts decompressed bytes.
-    while chunk := response.raw.read1(_CHUNK, decode_content=True):
-        body.write(chunk)
-        if body.tell() > cap:
-            raise FetchError(url, f"body exceeds {size_text(cap)}")
-        if deadline.passed():
-            raise TimeoutError("deadline passed")
-    if deadline.passed():  # a shutdown reads as the end of a body without a length
-        raise TimeoutError("deadline passed")
-    return body.getvalue()
 
 
 def _finish_empty_body(response: requests.Response) -> None:
     """Read a 304's (empty) body to its end: urllib3 then returns the connection to the
     pool, where closing the unread response would close it, so the next poll of the
     host reuses it instead of opening a new TCP connection."""
-    with suppress(*_NETWORK_ERRORS):
+    with suppress(*NETWORK_ERRORS):
         response.raw.read(decode_content=False)
 
 
