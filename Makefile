@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run once check test lint typecheck bench bench-peers bench-clean corpus-report clean
+.PHONY: install run once check test lint typecheck bench bench-peers bench-clean bench-dedupe corpus-report clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ bench-peers: $(STAMP)
 
 bench-clean: $(STAMP)
 	$(BIN)/python bench/clean/run.py $(BENCH_ARGS)
+
+# Duplicate detection on labelled pairs, then an index rebuild from a 100,000-entry store.
+bench-dedupe: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/dedupe/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/dedupe/rebuild.py
 
 # Cleaning over ../shared/corpus: blocks removed per rule, entries emptied (none expected).
 corpus-report: $(STAMP)

@@ -17,7 +17,8 @@ from dataclasses import replace
 
 from .clean import CleanRules, clean_html
 from .config import FullText
-from .dedupe import content_hash
+from .dedupe.hashing import content_hash
+from .dedupe.shingles import signature
 from .fulltext import FullTextFetcher, FullTextSettings
 from .models import CleanEntry, CleanFeed, Removal
 
@@ -67,6 +68,7 @@ class Articles:
             text=text,
             removals=(*entry.removals, teaser, *removals),
             content_hash=content_hash(entry.title, text),
+            signature=signature(text),
         )
 
     def close(self) -> None:

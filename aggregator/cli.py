@@ -51,6 +51,14 @@ def _parser() -> argparse.ArgumentParser:
     what.add_argument("entry", nargs="?", help="an entry's output id, link or guid")
     what.add_argument("--source", metavar="NAME", help="a source's name, feed title or URL")
     explain.set_defaults(verbose=False)
+    unmerge = commands.add_parser(
+        "unmerge", help="split a duplicate off the story it was merged into"
+    )
+    unmerge.add_argument(
+        "-c", "--config", type=Path, default=Path("config.yaml"), help="default: ./config.yaml"
+    )
+    unmerge.add_argument("entry", help="the duplicate's output id, link or guid")
+    unmerge.set_defaults(verbose=False)
     return parser
 
 
@@ -106,6 +114,19 @@ def cmd_explain(config: Config, entry: str | None, source: str | None) -> int:
     return EXIT_OK
 
 
+def cmd_unmerge(config: Config, entry: str) -> int:
+    """Split the entry off its story, then republish the topics it changed."""
+    from .app import open_app
+    from .explain import unmerge
+
+    now = datetime.now(UTC)
+    with open_app(config, now) as app:
+        lines = list(unmerge(app.store, entry, now))
+        app.pipeline.publish(datetime.now(UTC))
+    print("\n".join(lines))
+    return EXIT_OK
+
+
 def cmd_run(config_path: Path, config: Config) -> int:
     from .daemon import Daemon
 
@@ -128,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_once(config)
         if args.command == "explain":
             return cmd_explain(config, args.entry, args.source)
+        if args.command == "unmerge":
+            return cmd_unmerge(config, args.entry)
         return cmd_run(args.config, config)
     except AggregatorError as exc:
         print(f"error: {exc}", file=sys.stderr)

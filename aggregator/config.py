@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
@@ -222,6 +222,17 @@ class Learning(_Frozen):
     window: int = Field(default=60, ge=3, le=1000)  # entries remembered per source
 
 
+class Dedupe(_Frozen):
+    """Duplicate detection. Exact copies (same cleaned text) and copies under one
+    article URL are always merged; near-duplicates only when `near` is on."""
+
+    scope: Literal["topic", "global"] = "topic"  # one entry per story per topic, or overall
+    near: StrictBool = True  # near-duplicates: MinHash candidates, verified by shingles
+    threshold: float = Field(default=0.5, gt=0, le=1)  # Jaccard bar for long texts
+    min_words: int = Field(default=50, ge=50, le=10_000)  # shorter texts never near-match
+    window: Duration = 72 * 3600.0  # near-duplicates must be first seen this close
+
+
 class Server(_Frozen):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -237,6 +248,7 @@ class Config(_Frozen):
     rules: Rules = Rules()
     full_text: FullText = FullText()
     learning: Learning = Learning()
+    dedupe: Dedupe = Dedupe()
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @property

@@ -4,6 +4,7 @@ a source. Reads the store and formats text; changes nothing."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
 from .clean.learn import LearnSettings, Memory, Pattern, patterns
 from .config import Config
@@ -42,6 +43,7 @@ def _entry_lines(entry: Explained, learned: dict[str, Pattern]) -> Iterator[str]
     yield f"entry {entry.output_id}: {entry.title}"
     yield f"  source: {_source(entry.source_url, entry.source_name)}"
     yield f"  link:   {entry.link or '(none)'}"
+    yield from _merge_lines(entry)
     if not entry.removals:
         yield "  removed: nothing"
         return
@@ -55,6 +57,46 @@ def _entry_lines(entry: Explained, learned: dict[str, Pattern]) -> Iterator[str]
         elif rule.startswith("learned:") and pattern is None:
             support = " (no longer learned)"
         yield f"    {rule:<{width}}  {_quote(sample)}{support}"
+
+
+def _merge_lines(entry: Explained) -> Iterator[str]:
+    if not entry.merges:
+        yield "  merges: none"
+        return
+    yield f"  merges ({len(entry.merges)}):"
+    for m in entry.merges:
+        if m.role == "kept apart":
+            yield f"    [{m.topic_id}] kept apart: {m.detail or 'split off by an operator'}"
+            continue
+        how = m.rule or "?"
+        if m.similarity is not None:
+            how += f", similarity {m.similarity:.2f}"
+        if m.detail:
+            how += f": {m.detail}"
+        yield f"    [{m.topic_id}] {m.role} {m.other_output_id} ({m.other_source}) by {how}"
+
+
+def unmerge(store: Store, ident: str, now: datetime) -> Iterator[str]:
+    """Split the entry `ident` (output id, link or guid) off the story it was merged
+    into; lines saying what changed. A published copy cannot be split off: its
+    duplicates can, each by its own id."""
+    found = store.explain(ident)
+    if not found:
+        raise NotFound(f"no stored entry has the id, link or guid {ident!r}")
+    copies = [e for e in found if any(m.role == "duplicate of" for m in e.merges)]
+    if not copies:
+        merged = sorted(
+            {m.other_output_id for e in found for m in e.merges if m.role == "merged into it"}
+        )
+        hint = f"; its duplicates: {', '.join(merged)}" if merged else ""
+        raise NotFound(f"{ident!r} is not a duplicate of another entry{hint}")
+    for entry in copies:
+        topics = store.unmerge(entry.entry_id, now)
+        roots = sorted({m.other_output_id for m in entry.merges if m.role == "duplicate of"})
+        yield (
+            f"unmerged {entry.output_id} from {', '.join(roots)}; "
+            f"republishing {', '.join(sorted(topics))}"
+        )
 
 
 def explain_source(store: Store, name: str, settings: LearnSettings) -> Iterator[str]:

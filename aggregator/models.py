@@ -123,6 +123,7 @@ class CleanEntry:
     enclosures: tuple[Enclosure, ...] = ()
     removals: tuple[Removal, ...] = ()
     content_hash: str = ""  # set by dedupe.content_hash in the pipeline
+    signature: bytes | None = None  # dedupe.near.signature, set when a poll is saved
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,8 +197,17 @@ class OriginFeed:
 
 
 @dataclass(frozen=True, slots=True)
+class Via:
+    """Another source that carried the same story (a merged duplicate)."""
+
+    source_title: str
+    link: str | None  # that source's article, when it is a safe http(s) URL
+
+
+@dataclass(frozen=True, slots=True)
 class PublishedEntry:
-    """One entry of a topic feed, ready to render."""
+    """One entry of a topic feed, ready to render. For a story several sources
+    carried, `via` lists the sources other than the one whose copy is shown."""
 
     output_id: str
     title: str
@@ -210,6 +220,7 @@ class PublishedEntry:
     categories: tuple[str, ...]
     enclosures: tuple[Enclosure, ...]
     origin: OriginFeed
+    via: tuple[Via, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

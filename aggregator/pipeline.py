@@ -20,12 +20,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
 from .config import Config, Source
+from .dedupe import DedupeSettings, NearSettings
 from .errors import AggregatorError, FetchError, ParseError, PublishError
 from .fetch import Fetcher, host_key
 from .models import CleanFeed, FetchResult, PollResult, SourceRow, TopicFeed
@@ -82,6 +83,18 @@ def _keep_big_buffers_out_of_the_heap() -> None:
     except (OSError, AttributeError):
         return
     mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
+
+
+def dedupe_settings(config: Config) -> DedupeSettings:
+    """How duplicates are found and merged, from the config's `dedupe` section."""
+    section = config.dedupe
+    near = NearSettings(
+        near=section.near,
+        threshold=section.threshold,
+        min_words=section.min_words,
+        window=timedelta(seconds=section.window),
+    )
+    return DedupeSettings(scope=section.scope, near=near)
 
 
 class Pipeline:
@@ -336,6 +349,7 @@ class Pipeline:
             http_status=result.http_status,
             now=now,
             next_poll_at=next_at,
+            dedupe=dedupe_settings(self.config),
         )
         return PollResult(source.url, "ok", new, updated, duplicates, warning=feed.warning)
 

@@ -8,10 +8,11 @@ Rendering is deterministic: the same `TopicFeed` always gives the same bytes.
 from __future__ import annotations
 
 import contextlib
+import html
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -21,7 +22,7 @@ from lxml import etree
 
 from . import HOMEPAGE
 from .errors import PublishError
-from .models import Enclosure, OriginFeed, PublishedEntry, TopicFeed
+from .models import Enclosure, OriginFeed, PublishedEntry, TopicFeed, Via
 from .urls import is_safe_link
 
 ATOM_MEDIA_TYPE = "application/atom+xml"
@@ -98,7 +99,7 @@ def _add_entry(generator: FeedGenerator, entry: PublishedEntry) -> None:
         item.author(name=author)
     # Always a content element (maybe empty): RFC 4287 §4.1.1 wants content or an
     # alternate link, and the link is optional for us.
-    item.content(_text(entry.content or entry.summary), type="html")
+    item.content(_text((entry.content or entry.summary) + also_reported(entry.via)), type="html")
     if entry.content and entry.summary and entry.summary != entry.content:
         item.summary(_text(entry.summary), type="html")
     for term in _unique(_text(term) for term in entry.categories):
@@ -156,7 +157,28 @@ def _entry_links(entry: PublishedEntry) -> list[etree._Element]:
     if entry.link and is_safe_link(entry.link):
         links.append(_link(entry.link, "alternate", media_type="text/html"))
     links.extend(_enclosure(enclosure) for enclosure in entry.enclosures)
+    # RFC 4287 §4.2.7.2: "via" names the source of the information; one per other
+    # source that carried the story, titled with the source's name.
+    vias = dict.fromkeys(
+        (v.link, _text(v.source_title)) for v in entry.via if v.link and is_safe_link(v.link)
+    )
+    links.extend(_link(href, "via", media_type="text/html", title=name) for href, name in vias)
     return [link for link in links if link is not None]
+
+
+def also_reported(via: Sequence[Via]) -> str:
+    """The line appended to a merged story's content: the other sources, each linked
+    to its own copy when it has a safe link. "" when there are none."""
+    names = []
+    for source in dict.fromkeys(via):
+        name = html.escape(_text(source.source_title).strip() or "another source")
+        if source.link and is_safe_link(source.link):
+            names.append(f'<a href="{html.escape(_text(source.link))}">{name}</a>')
+        else:
+            names.append(name)
+    if not names:
+        return ""
+    return f"<p>Also reported by {', '.join(dict.fromkeys(names))}.</p>"
 
 
 def _enclosure(enclosure: Enclosure) -> etree._Element | None:
@@ -191,7 +213,12 @@ def _source(origin: OriginFeed, updated: datetime) -> etree._Element:
 
 
 def _link(
-    href: str, rel: str, *, media_type: str | None = None, length: int | None = None
+    href: str,
+    rel: str,
+    *,
+    media_type: str | None = None,
+    length: int | None = None,
+    title: str | None = None,
 ) -> etree._Element:
     # Attributes in one fixed order: the same entry always serialises the same way.
     attributes = {"href": _text(href), "rel": rel}
@@ -199,6 +226,8 @@ def _link(
         attributes["type"] = _text(media_type)
     if length is not None:
         attributes["length"] = str(length)
+    if title:
+        attributes["title"] = _text(title)
     return etree.Element("link", attributes)
 
 

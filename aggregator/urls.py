@@ -2,13 +2,17 @@
 
 `strip_tracking` removes only what is known to be tracking noise and leaves the URL
 otherwise as published; `canonical_url` goes further for identity comparisons
-(lower-case scheme and host, default port and fragment dropped).
+(lower-case scheme and host, default port and fragment dropped); `story_url` goes
+furthest, for matching one article across sources (AMP, mobile hosts, redirectors).
+None of them follows a redirect: that would need the network.
 """
 
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
+from functools import lru_cache
+from typing import NamedTuple
+from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
 # Query parameters that only track the reader: never part of what a URL names.
 TRACKING_PARAMS = frozenset(
@@ -130,3 +134,265 @@ def canonical_url(url: str) -> str:
         host = f"{userinfo}@{host}"
     query = urlsplit(strip_tracking(url)).query
     return urlunsplit((scheme, host, parts.path or "/", query, ""))
+
+
+# --- story identity: one article across sources ----------------------------------
+
+# Tracking names that only `story_url` drops: adding them to TRACKING_PARAMS would change
+# `canonical_url`, and so every stored entry key (parse.entry_key). Refused as ambiguous,
+# because sites use them to name content or routes: `ref` (a GitHub branch), `source`,
+# `src`, `from`, `via`, `cmp` (the Guardian's campaign, but also "compare"), `cid` (a
+# content id in many CMSs), `si` and `feature` (YouTube share; short generic names),
+# `share`, `trk`, `campaign`.
+_STORY_TRACKING = frozenset(
+    name
+    for group in (
+        "_ga _gl",  # Google Analytics cross-domain linker
+        "ttclid li_fat_id epik igsh srsltid",  # TikTok, LinkedIn, Pinterest, Instagram, Google
+        "_openstat __twitter_impression _branch_match_id",  # Yandex, Twitter, Branch links
+        "s_kwcid ef_id icid",  # Adobe Advertising and Analytics (internal campaign)
+        "__hstc __hssc __hsfp hsctatracking vero_conv",  # HubSpot, Vero
+        "fb_action_ids fb_action_types fb_source fb_ref",  # Facebook Open Graph actions
+        "ncid soc_src soc_trk",  # Yahoo / Verizon Media sites: `?ncid=rss`
+        "guccounter guce_referrer guce_referrer_sig",  # Yahoo's consent redirect
+        "ocid sr_share smid smtyp",  # MSN `?ocid=msedgntp`, Reddit, New York Times shares
+        # Alibaba's click path ("super position model"). Doubtful only for being short: no
+        # site is known to name content with it.
+        "spm",
+        "xtor",  # AT Internet (XiTi): `?xtor=RSS-3208` on French news sites
+        # AT Internet / Piano campaign names, listed because `at_` alone is too wide.
+        "at_medium at_campaign at_campaign_type at_platform at_creation at_variant",
+        "at_format at_send_date at_link at_link_id at_link_origin at_link_type",
+        "at_ptr_name at_recipient_id at_recipient_list at_bbc_team",
+        "at_custom1 at_custom2 at_custom3 at_custom4",
+        "wt_mc wt.mc_id wt_zmc",  # Webtrends
+        "amp_js_v amp_gsa amp_ct amp_tf amp_r ampshare usqp",  # Google AMP viewer and cache
+    )
+    for name in group.split()
+)
+# Whole query parts that ask for the AMP rendering of the same page: WordPress AMP
+# plugin (`?amp`, `?amp=1`), Drupal AMP (`?amp`), Arc XP (`?outputType=amp`), `_amp=true`.
+_AMP_QUERY_PARTS = frozenset(
+    {"amp", "amp=", "amp=1", "amp=true", "outputType=amp", "_amp=true", "_amp=1"}
+)
+# One newsroom serves an article at `www.`, the bare domain and its mobile or AMP edition
+# (`m.`, `mobile.`, `amp.`), and sources of one site disagree on which they link. Other
+# subdomains (`blog.`, `news.`) are often separate sites with their own paths: they stay.
+_EDITION_PREFIXES = ("www.", "m.", "mobile.", "amp.")
+# What a server answers for the directory (the Apache and nginx index defaults).
+_INDEX_FILES = frozenset({"index.html", "index.htm", "index.php"})
+# `x.amp.html` is the AMP twin of `x.html`; `x.amp` of `x` (BBC: `/news/world-1.amp`).
+_AMP_SUFFIXES = ((".amp.html", ".html"), (".amp.htm", ".htm"), (".amp", ""))
+# AMP caches serve `/c/s/HOST/PATH` (https origin) or `/c/HOST/PATH` (http); `/v/` is
+# the viewer form. The Google AMP viewer serves `/amp/s/HOST/PATH` on a Google host.
+_AMP_CACHES = (".cdn.ampproject.org", ".bing-amp.com")
+_GOOGLE = re.compile(r"google(?:\.com?)?\.[a-z]{2,3}")
+# Redirectors whose target is a query parameter, by (host, path): parameter names in
+# order of preference. Google hosts are looked up as `google.com`; `www.` and `m.` are
+# already gone from the host. Shorteners (t.co, bit.ly) and feedproxy need the network.
+_REDIRECTORS: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {
+    ("google.com", ("url",)): ("q", "url"),  # search results, Gmail, Google Alerts
+    ("youtube.com", ("redirect",)): ("q",),  # links in video descriptions
+    ("facebook.com", ("l.php",)): ("u",),  # Facebook's link shim, on every host it uses
+    ("l.facebook.com", ("l.php",)): ("u",),
+    ("lm.facebook.com", ("l.php",)): ("u",),
+    ("l.instagram.com", ()): ("u",),
+    ("t.umblr.com", ("redirect",)): ("z",),
+}
+# A chain of wrappers longer than this is not a link anyone published.
+_MAX_STEPS = 16
+
+_ESCAPE = re.compile("%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+# RFC 3986 §3.3 and §3.4: what a path segment, and a query or fragment, hold unescaped.
+_SEGMENT_SAFE = "!$&'()*+,;=:@"
+_QUERY_SAFE = "!$'()*+,;=:@/?"
+# RFC 3986 §3.2.2 reg-name (lower case; `:` only inside IPv6 brackets).
+_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=%")
+
+
+class _Story(NamedTuple):
+    """A URL in story form: its scheme is always https and userinfo is gone."""
+
+    host: str  # lower-case, no edition prefix, `:port` unless a default port
+    path: tuple[str, ...]  # non-empty segments, escapes normalised
+    query: tuple[str, ...]  # parts sorted by name, escapes normalised, noise dropped
+    fragment: str  # only a `#!` route; other fragments are in-page anchors
+
+
+# Cached: a poll asks for each entry's story URL several times (candidates, plan,
+# row), and a pure function of a short string is cheap to remember.
+@lru_cache(maxsize=4096)
+def story_url(url: str | None) -> str | None:
+    """The identity of the article `url` links to: two links from different sources
+    with the same story_url are the same article. None unless an http(s) URL with a host.
+
+    Written as https (the scheme is not identity) with a lower-case host without `www.`,
+    `m.`, `mobile.` or `amp.`, no userinfo, default port or fragment (a `#!` route is
+    kept); tracking and AMP query parts dropped, the rest sorted by name with values
+    kept; escapes normalised; `/a//b/`, `/a/./b`, `/a/b/index.html` all `/a/b`; AMP
+    paths mapped to the article; AMP caches, the Google AMP viewer and the redirectors
+    in `_REDIRECTORS` unwrapped when their target is http(s). A feedproxy or feedburner
+    `/~r/` link only resolves over the network: it is normalised like any other (parse
+    prefers `feedburner:origLink`). Never raises; story_url(story_url(u)) == story_url(u).
+    """
+    # Unwrap or rewrite the path, then parse again, until a step changes nothing: the
+    # result is then a fixed point of every rule, which is what makes this idempotent.
+    story = _story(url) if url else None
+    for _ in range(_MAX_STEPS):
+        if story is None:
+            return None
+        following = _unwrap(story) or _story(_join(story._replace(path=_article(story.path))))
+        if following == story:
+            return _join(story)
+        story = following
+    return None
+
+
+def _story(url: str) -> _Story | None:
+    """`url` split into story parts, each normalised; None unless http(s) with a host."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    host = _story_host(parts.hostname or "")
+    if scheme not in SAFE_SCHEMES or not host:
+        return None
+    # Written as https, where 443 is the default too: `http://x:443/` is `https://x/`.
+    if port is not None and port not in (_DEFAULT_PORTS[scheme], 443):
+        host = f"{host}:{port}"
+    fragment = _escapes(parts.fragment, _QUERY_SAFE) if parts.fragment[:1] == "!" else ""
+    return _Story(host, _segments(parts.path), _story_query(parts.query), fragment)
+
+
+def _story_host(hostname: str) -> str | None:
+    """A host in story form (ASCII when IDNA allows), None when it cannot be a host."""
+    if ":" in hostname:  # an IPv6 literal, checked by urlsplit
+        valid = all(char in _HOST_CHARS or char == ":" for char in hostname)
+        return f"[{hostname}]" if valid else None
+    host = _idna(hostname.rstrip("."))  # `example.com.` is the same absolute name
+    if not _is_host(host):
+        return None
+    while host.startswith(_EDITION_PREFIXES) and "." in host.partition(".")[2]:
+        host = host.partition(".")[2]  # but `www.com` is a domain of its own
+    return host
+
+
+def _is_host(host: str) -> bool:
+    """No empty label (`a..b`), space, control or URL delimiter: a name DNS could hold."""
+    labels_ok = "" not in host.split(".")
+    return labels_ok and all(c in _HOST_CHARS if c.isascii() else c.isprintable() for c in host)
+
+
+def _idna(host: str) -> str:
+    """The ASCII (IDNA 2003) form of a lower-case `host` when the codec round-trips it,
+    else `host` as written: some registered names break IDNA 2003 rules."""
+    try:
+        encoded = host.encode("idna")
+        encoded.decode("idna")
+    except ValueError:  # UnicodeError: a label empty, too long or not round-tripping
+        return host
+    return encoded.decode("ascii").lower()
+
+
+def _segments(path: str) -> tuple[str, ...]:
+    """Non-empty path segments with escapes normalised and dot segments resolved
+    (RFC 3986 §6.2.2.3): `/a//b/`, `/a/./b` and `/a/c/../b` are all `a`, `b`."""
+    segments: list[str] = []
+    for segment in _escapes(path, "/" + _SEGMENT_SAFE).split("/"):
+        if segment == "..":
+            del segments[-1:]
+        elif segment not in ("", "."):
+            segments.append(segment)
+    return tuple(segments)
+
+
+def _story_query(query: str) -> tuple[str, ...]:
+    """Query parts with escapes normalised and noise dropped, stably sorted by name: the
+    order of different names carries no meaning, that of a repeated name may (a list)."""
+    parts = (_escapes(part, _QUERY_SAFE) for part in query.split("&") if part)
+    kept = [part for part in parts if not _is_noise(part)]
+    return tuple(sorted(kept, key=lambda part: part.partition("=")[0]))
+
+
+def _is_noise(part: str) -> bool:
+    if part in _AMP_QUERY_PARTS:
+        return True
+    name = _param_name(part)
+    return is_tracking_param(name) or name.lower() in _STORY_TRACKING
+
+
+def _escapes(text: str, safe: str) -> str:
+    """RFC 3986 §6.2.2: escapes of unreserved characters decoded, other escapes in upper
+    case, characters outside `safe` and the unreserved set escaped as UTF-8. So `%7e` is
+    `~`, `é` and `%c3%a9` are `%C3%A9`, and a stray `%` is `%25`."""
+    pieces: list[str] = []
+    end = 0
+    for match in _ESCAPE.finditer(text):
+        pieces.append(quote(text[end : match.start()], safe=safe, errors="surrogatepass"))
+        char = chr(int(match[1], 16))
+        pieces.append(char if char in _UNRESERVED else match[0].upper())
+        end = match.end()
+    pieces.append(quote(text[end:], safe=safe, errors="surrogatepass"))
+    return "".join(pieces)
+
+
+def _article(path: tuple[str, ...]) -> tuple[str, ...]:
+    """The path of the article an AMP or index path stands for: `/amp/x`, `/x/amp`,
+    `/x.amp` and `/x/index.html` are `/x`; `/x.amp.html` is `/x.html`."""
+    while path:
+        shorter = _drop_amp_or_index(path)
+        if shorter == path:
+            break
+        path = shorter
+    return path
+
+
+def _drop_amp_or_index(path: tuple[str, ...]) -> tuple[str, ...]:
+    if path[0] == "amp":  # `/amp/2024/x`: a prefix some CMSs put before the article path
+        return path[1:]
+    last = path[-1]
+    if last == "amp" or last in _INDEX_FILES:  # `/x/amp/`: WordPress AMP plugin
+        return path[:-1]
+    for suffix, replacement in _AMP_SUFFIXES:
+        if last.endswith(suffix) and len(last) > len(suffix):
+            return (*path[:-1], last[: -len(suffix)] + replacement)
+    return path
+
+
+def _unwrap(story: _Story) -> _Story | None:
+    """The story a redirector, AMP cache or AMP viewer URL stands for; None when `story`
+    is none of them or its target is not an http(s) URL (the wrapper then stays)."""
+    target = _redirect_target(story) or _amp_target(story)
+    return _story(target) if target else None
+
+
+def _redirect_target(story: _Story) -> str | None:
+    host = "google.com" if _GOOGLE.fullmatch(story.host) else story.host
+    for name in _REDIRECTORS.get((host, story.path), ()):
+        for part in story.query:
+            key, _, value = part.partition("=")
+            if key == name:
+                return unquote_plus(value)  # form-encoded, as these services write it
+    return None
+
+
+def _amp_target(story: _Story) -> str | None:
+    head, rest = story.path[:1], story.path[1:]
+    cache = ("." + story.host).endswith(_AMP_CACHES) and head in (("c",), ("v",))
+    if not cache and not (_GOOGLE.fullmatch(story.host) and head == ("amp",)):
+        return None
+    if rest[:1] == ("s",):  # the origin is https; without `s` it is http, the same story
+        rest = rest[1:]
+    if not rest:
+        return None
+    query = "?" + "&".join(story.query) if story.query else ""
+    return "https://" + "/".join(rest) + query
+
+
+def _join(story: _Story) -> str:
+    query = "?" + "&".join(story.query) if story.query else ""
+    fragment = "#" + story.fragment if story.fragment else ""
+    return f"https://{story.host}/{'/'.join(story.path)}{query}{fragment}"

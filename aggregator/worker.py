@@ -128,7 +128,8 @@ def parse_and_clean(
     from .clean import CleanRules, clean_entries
     from .clean.learn import Memory
     from .clean.text import plain_text
-    from .dedupe import content_hash
+    from .dedupe.hashing import content_hash
+    from .dedupe.shingles import signature
     from .parse import parse_feed
 
     feed = parse_feed(body, url=url, headers=headers)
@@ -139,7 +140,12 @@ def parse_and_clean(
     cleaned, learned = clean_entries(
         feed.entries, CleanRules.of(rules), site=site, memory=old, learning=learning
     )
-    entries = tuple(replace(e, content_hash=content_hash(e.title, e.text)) for e in cleaned)
+    # Signatures are made here, in parallel worker processes, off the polling
+    # process's path (pure Python: see tests/conftest.py on what workers may load).
+    entries = tuple(
+        replace(e, content_hash=content_hash(e.title, e.text), signature=signature(e.text))
+        for e in cleaned
+    )
     new = learned.to_json() if learned is not None else None
     return CleanFeed(
         title=site,

@@ -112,6 +112,20 @@ INVALID = {
         "full_text.allow_private: Input should be a valid boolean",
     ),
     "unknown full_text key": (base(full_text={"retries": 2}), "full_text.retries: unknown key"),
+    "unknown dedupe scope": (
+        base(dedupe={"scope": "everywhere"}),
+        "dedupe.scope: Input should be 'topic' or 'global'",
+    ),
+    "dedupe threshold above 1": (base(dedupe={"threshold": 1.5}), "dedupe.threshold: Input should"),
+    "dedupe min_words too small": (
+        base(dedupe={"min_words": 10}),
+        "dedupe.min_words: Input should",
+    ),
+    "bad dedupe window": (base(dedupe={"window": "3 days"}), "dedupe.window: invalid duration"),
+    "dedupe near not a bool": (
+        base(dedupe={"near": "yes please"}),
+        "dedupe.near: Input should be a valid boolean",
+    ),
     "workers out of range": (base(poll={"workers": 0}), "poll.workers:"),
     "bad base_url": (base(output={"base_url": "feeds.example.org"}), "output.base_url:"),
     "topic without title": (base(topics={"world": {}}), "topics.world.title: required key"),
@@ -211,6 +225,14 @@ def test_filters_selectors_and_full_text() -> None:
     assert [s.full_text for s in config.sources] == [False, True, False]
     assert (config.full_text.timeout, config.full_text.max_bytes) == (5.0, 1024 * 1024)
     assert config.full_text.allow_private is True
+
+
+def test_dedupe_defaults_and_values() -> None:
+    default = parse_config(base()).dedupe
+    assert (default.scope, default.near, default.threshold) == ("topic", True, 0.5)
+    assert (default.min_words, default.window) == (50, 72 * 3600.0)
+    chosen = parse_config(base(dedupe={"scope": "global", "near": False, "window": "1d"})).dedupe
+    assert (chosen.scope, chosen.near, chosen.window) == ("global", False, 86400.0)
 
 
 def test_full_text_defaults() -> None:

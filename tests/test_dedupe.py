@@ -15,11 +15,15 @@ from hypothesis import strategies as st
 from aggregator.dedupe import (
     EMPTY_HASH,
     HASH_VERSION,
-    Canonical,
+    Candidate,
+    DedupeSettings,
     Demotion,
+    Doc,
     KnownEntry,
     Placement,
     PollInput,
+    Rehash,
+    Root,
     advance,
     content_hash,
     entry_dates,
@@ -55,12 +59,14 @@ def entry(key: str, body: str = "", **changes: Any) -> CleanEntry:
 
 def poll(*entries: CleanEntry, **changes: Any) -> PollInput:
     base = PollInput(
+        source_id=1,
         source_url=URL,
         position=1,
         topics=("world",),
         entries=entries,
         known=(),
-        canonicals=(),
+        candidates=(),
+        roots=(),
         now=NOW,
     )
     return replace(base, **changes)
@@ -72,13 +78,16 @@ def poll(*entries: CleanEntry, **changes: Any) -> PollInput:
 def test_hash_version_and_pinned_digests() -> None:
     # Changing normalize_text or content_hash must fail here until HASH_VERSION is bumped
     # (and these digests re-pinned): stored hashes of the old version stop matching.
-    assert HASH_VERSION == 1
-    assert content_hash("", "") == "v1:7858ef011ea0bad1384868fba0c21fdc"
+    assert HASH_VERSION == 2
+    assert content_hash("", "") == "v2:7858ef011ea0bad1384868fba0c21fdc"
     assert content_hash("Hello World", "The quick brown fox.") == (
-        "v1:73f2f7d9e92687cbebe52a5e2d352e9e"
+        "v2:73f2f7d9e92687cbebe52a5e2d352e9e"
     )
     assert content_hash("Élysée talks", "Ministers met in Paris on Monday.") == (
-        "v1:3f5cfae2a1719c8b1ba058efc83f4012"
+        "v2:3f5cfae2a1719c8b1ba058efc83f4012"
+    )
+    assert content_hash("It’s “done” — now", "See https://x.example/a?utm_source=rss&id=3.") == (
+        "v2:eaa2351e4f7349bd6610c39fd5bbdeb7"
     )
     assert content_hash("", "") == EMPTY_HASH
 
@@ -91,10 +100,26 @@ def test_hash_version_and_pinned_digests() -> None:
         pytest.param("Hello\u00a0World", "The quick\u2003brown fox.", id="unicode-spaces"),
         pytest.param("Ｈｅｌｌｏ World", "The quick brown fox.", id="fullwidth-nfkc"),
         pytest.param("Hello World", "The quick brown fox.\n", id="trailing-newline"),
+        pytest.param("Hello World", "The quick brown fox.\u200b", id="zero-width"),
+        pytest.param("Hello World", "The qu\u00adick brown fox.", id="soft-hyphen"),
     ],
 )
 def test_hash_ignores_noise(title: str, text: str) -> None:
     assert content_hash(title, text) == content_hash("Hello World", "The quick brown fox.")
+
+
+@pytest.mark.parametrize(
+    ("variant", "plain"),
+    [
+        pytest.param("It’s “done” — now.", "It's \"done\" - now.", id="typographic-quotes-dashes"),
+        pytest.param("Read https://x.example/a?utm_source=rss&fbclid=1 now.",
+                     "Read https://x.example/a now.", id="tracking-in-written-links"),
+        pytest.param("See https://x.example/a?id=3&utm_medium=feed.",
+                     "See https://x.example/a?id=3.", id="content-parameter-kept"),
+    ],
+)  # fmt: skip
+def test_hash_ignores_wrapping_noise(variant: str, plain: str) -> None:
+    assert content_hash("Title", variant) == content_hash("Title", plain)
 
 
 @pytest.mark.parametrize(
@@ -220,17 +245,29 @@ def test_known_keys_are_unchanged_or_updates() -> None:
     assert plan.dirty_topics == ("world",)
 
 
-def test_update_of_an_unpublished_duplicate_dirties_nothing() -> None:
+def test_update_of_an_entry_shown_nowhere_dirties_nothing() -> None:
     known = (KnownEntry(2, "b", content_hash("Old", "Old"), EARLIER, frozenset()),)
     plan = plan_poll(poll(entry("b", "New"), known=known))
     assert len(plan.updates) == 1
     assert plan.dirty_topics == ()
 
 
+def test_a_hash_of_an_older_version_is_rewritten_silently() -> None:
+    # HASH_VERSION changes must not make every stored entry an "update" once.
+    old = KnownEntry(3, "a", "v1:7858ef011ea0bad1384868fba0c21fdc", EARLIER, frozenset({"world"}))
+    fresh = entry("a", "Some story")
+    plan = plan_poll(poll(fresh, known=(old,)))
+    assert plan.updates == ()
+    assert plan.rehashes == (Rehash(3, fresh.content_hash),)
+    assert plan.unchanged == 1
+    assert plan.dirty_topics == ()
+
+
 def test_same_hash_twice_in_one_poll_second_is_duplicate() -> None:
     plan = plan_poll(poll(entry("a", "Same story"), entry("b", "Same story")))
     assert plan.new[0].placements == (Placement("world"),)
-    assert plan.new[1].placements == (Placement("world", duplicate_of_key="a"),)
+    (second,) = plan.new[1].placements
+    assert (second.duplicate_of_key, second.rule, second.similarity) == ("a", "hash", 1.0)
     assert plan.counts == (2, 0, 1)
 
 
@@ -238,67 +275,90 @@ def test_same_hash_in_one_poll_earlier_published_wins() -> None:
     plan = plan_poll(
         poll(entry("a", "Same story", published=NOW), entry("b", "Same story", published=EARLIER))
     )
-    assert plan.new[0].placements == (Placement("world", duplicate_of_key="b"),)
+    assert plan.new[0].placements[0].duplicate_of_key == "b"
     assert plan.new[1].placements == (Placement("world"),)
 
 
-def canonical(**changes: Any) -> Canonical:
-    base = Canonical(
-        id=7,
-        topic_id="world",
-        content_hash=content_hash("Same story", "Same story"),
-        first_seen=EARLIER,
-        published=EARLIER,
-        position=5,
+def stored(
+    topic: str = "world",
+    first_seen: datetime = EARLIER,
+    position: int = 5,
+    body: str = "Same story",
+    entry_id: int = 7,
+) -> tuple[Candidate, Root]:
+    """A stored entry (source 2) published in `topic`, as the store hands it to the plan."""
+    doc = Doc(entry_id, 2, body, body, None, content_hash(body, body), first_seen)
+    return Candidate(doc, ((topic, entry_id),)), Root(
+        entry_id, topic, first_seen, EARLIER, position
     )
-    return replace(base, **changes)
+
+
+def with_stored(*found: tuple[Candidate, Root]) -> dict[str, Any]:
+    return {"candidates": tuple(c for c, _ in found), "roots": tuple(r for _, r in found)}
 
 
 @pytest.mark.parametrize(
-    ("stored", "new_published", "new_wins"),
+    ("found", "new_published", "new_wins"),
     [
-        pytest.param(canonical(), EARLIER - timedelta(days=1), False, id="first-seen-earlier"),
-        pytest.param(canonical(first_seen=NOW), EARLIER - timedelta(days=1), True,
+        pytest.param(stored(), EARLIER - timedelta(days=1), False, id="first-seen-earlier"),
+        pytest.param(stored(first_seen=NOW), EARLIER - timedelta(days=1), True,
                      id="tie-published-earlier-wins"),
-        pytest.param(canonical(first_seen=NOW), NOW, False, id="tie-published-later-loses"),
-        pytest.param(canonical(first_seen=NOW), EARLIER, True, id="tie-position-lower-wins"),
-        pytest.param(canonical(first_seen=NOW, position=0), EARLIER, False,
+        pytest.param(stored(first_seen=NOW), NOW, False, id="tie-published-later-loses"),
+        pytest.param(stored(first_seen=NOW), EARLIER, True, id="tie-position-lower-wins"),
+        pytest.param(stored(first_seen=NOW, position=0), EARLIER, False,
                      id="tie-position-higher-loses"),
-        pytest.param(canonical(first_seen=NOW, position=1), EARLIER, False,
+        pytest.param(stored(first_seen=NOW, position=1), EARLIER, False,
                      id="complete-tie-existing-keeps"),
     ],
 )  # fmt: skip
-def test_earliest_wins_against_a_stored_canonical(
-    stored: Canonical, new_published: datetime, new_wins: bool
+def test_earliest_wins_against_a_stored_root(
+    found: tuple[Candidate, Root], new_published: datetime, new_wins: bool
 ) -> None:
-    plan = plan_poll(poll(entry("n", "Same story", published=new_published), canonicals=(stored,)))
+    fresh = entry("n", "Same story", published=new_published)
+    plan = plan_poll(poll(fresh, **with_stored(found)))
     (new,) = plan.new
+    assert plan.dirty_topics == ("world",)  # either way the story's entry changes
     if new_wins:
         assert new.placements == (Placement("world"),)
-        assert plan.demotions == (Demotion("world", 7, "n"),)
-        assert plan.dirty_topics == ("world",)
+        assert plan.demotions == (Demotion("world", 7, "n", "hash", 1.0, plan.demotions[0].detail),)
         assert plan.counts == (1, 0, 0)
     else:
-        assert new.placements == (Placement("world", duplicate_of_id=7),)
+        (placement,) = new.placements
+        assert (placement.duplicate_of_id, placement.rule) == (7, "hash")
         assert plan.demotions == ()
-        assert plan.dirty_topics == ()
         assert plan.counts == (1, 0, 1)
 
 
 def test_duplicate_is_per_topic() -> None:
-    stored = canonical(topic_id="eu")
-    plan = plan_poll(poll(entry("n", "Same story"), topics=("eu", "world"), canonicals=(stored,)))
-    assert plan.new[0].placements == (Placement("eu", duplicate_of_id=7), Placement("world"))
+    plan = plan_poll(
+        poll(entry("n", "Same story"), topics=("eu", "world"), **with_stored(stored("eu")))
+    )
+    eu, world = plan.new[0].placements
+    assert (eu.topic_id, eu.duplicate_of_id) == ("eu", 7)
+    assert world == Placement("world")
     assert plan.counts == (1, 0, 1)  # a duplicate in at least one topic
-    assert plan.dirty_topics == ("world",)
+    assert plan.dirty_topics == ("eu", "world")
+
+
+def test_global_scope_merges_across_topics() -> None:
+    found = stored("eu")
+    settings = DedupeSettings(scope="global")
+    candidate = Candidate(found[0].doc, (("*", 7),))
+    plan = plan_poll(
+        poll(
+            entry("n", "Same story"), candidates=(candidate,), roots=(found[1],), settings=settings
+        )
+    )
+    (world,) = plan.new[0].placements
+    assert (world.topic_id, world.duplicate_of_id) == ("world", 7)
+    assert plan.dirty_topics == ("eu",)  # where the story is published
 
 
 def test_empty_entries_are_never_duplicates() -> None:
     blank = {"title": "", "text": "", "content": ""}
     a, b = entry("a", **blank), entry("b", **blank)
     assert a.content_hash == EMPTY_HASH
-    stored = canonical(content_hash=EMPTY_HASH, first_seen=EARLIER)
-    plan = plan_poll(poll(a, b, canonicals=(stored,)))
+    plan = plan_poll(poll(a, b, **with_stored(stored(body=""))))
     assert [n.placements for n in plan.new] == [(Placement("world"),)] * 2
     assert plan.demotions == ()
 
@@ -310,5 +370,5 @@ def test_unhashed_entries_are_never_duplicates() -> None:
 
 
 def test_plan_is_pure_and_deterministic() -> None:
-    inputs = poll(entry("a", "Same"), entry("b", "Same"), entry("c"), canonicals=(canonical(),))
+    inputs = poll(entry("a", "Same"), entry("b", "Same"), entry("c"), **with_stored(stored()))
     assert plan_poll(inputs) == plan_poll(inputs)

@@ -15,8 +15,8 @@ import pytest
 from lxml import etree
 
 from aggregator.errors import PublishError
-from aggregator.models import Enclosure, OriginFeed, PublishedEntry, TopicFeed
-from aggregator.publish import render_topic, write_if_changed
+from aggregator.models import Enclosure, OriginFeed, PublishedEntry, TopicFeed, Via
+from aggregator.publish import also_reported, render_topic, write_if_changed
 from tests.atom_schema import SCHEMA_AVAILABLE, validate_atom
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -285,11 +285,46 @@ def hostile_topic() -> TopicFeed:
     return make_topic(entry, title=HOSTILE, subtitle=HOSTILE)
 
 
+VIA = (
+    Via("Beta <News> & Co", "https://beta.example/story?id=1&x=2"),
+    Via("Gamma", None),  # its link was not safe: named, not linked
+    Via("Delta", "javascript:alert(1)"),
+)
+
+
+def merged_topic() -> TopicFeed:
+    return make_topic(make_entry(1, content="<p>Body</p>", via=VIA))
+
+
+def test_a_merged_story_lists_its_other_sources() -> None:
+    data = render(merged_topic())
+    (element,) = entry_elements(data)
+    vias = [link for link in links(element) if link["rel"] == "via"]
+    assert vias == [
+        {
+            "href": "https://beta.example/story?id=1&x=2",
+            "rel": "via",
+            "type": "text/html",
+            "title": "Beta <News> & Co",
+        }
+    ]
+    content = parse(data).entries[0].content[0].value
+    assert content == (
+        '<p>Body</p><p>Also reported by <a href="https://beta.example/story?id=1&amp;x=2">'
+        "Beta &lt;News&gt; &amp; Co</a>, Gamma, Delta.</p>"
+    )
+
+
+def test_also_reported_is_empty_without_other_sources() -> None:
+    assert also_reported(()) == ""
+
+
 @needs_schema
 @pytest.mark.parametrize(
     "topic",
     [
         pytest.param(make_topic(make_entry(1), make_entry(2)), id="full"),
+        pytest.param(merged_topic(), id="merged-story"),
         pytest.param(make_topic(), id="empty-topic"),
         pytest.param(bare_topic(), id="bare-entry"),
         pytest.param(hostile_topic(), id="hostile-strings"),

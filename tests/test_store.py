@@ -121,7 +121,7 @@ def test_migration_creates_the_schema(tmp_path: Path) -> None:
     try:
         assert set(inspect(store.engine).get_table_names()) == TABLES | {"alembic_version"}
         with store.engine.connect() as conn:
-            assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0002"
+            assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0003"
             assert conn.scalar(text("PRAGMA journal_mode")) == "wal"
             assert conn.scalar(text("PRAGMA foreign_keys")) == 1
             assert conn.scalar(text("PRAGMA busy_timeout")) == 5000
@@ -460,11 +460,16 @@ def test_mark_published_never_lowers_the_version(db: Store) -> None:
     assert ("world", 2) not in db.dirty_topics()
 
 
-def test_duplicates_only_poll_does_not_dirty_the_topic(db: Store) -> None:
+def test_a_new_copy_republishes_its_story_and_an_unchanged_poll_nothing(db: Store) -> None:
     save(db, B, entry("b0"))  # B's feed title and link are known
     save(db, A, entry("a1", "Same story"))
     settle(db)
     assert save(db, B, entry("b0"), entry("b1", "Same story"), now=T1) == (1, 0, 1)
+    assert db.dirty_topics() == [("world", 4)]  # the story now lists B too
+    (story,) = [e for e in db.topic_entries("world", 10) if e.title == "Same story"]
+    assert [v.link for v in story.via] == ["https://news.example/b1"]
+    settle(db)
+    assert save(db, B, entry("b0"), entry("b1", "Same story"), now=T1) == (0, 0, 0)
     assert db.dirty_topics() == []
 
 
@@ -516,7 +521,10 @@ def test_poll_writes_are_batched(db: Store) -> None:
         assert save(db, A, *items, now=T1) == (47, 3, 0)
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
-    assert len(statements) <= 12, statements
+    # Fence UPDATE, source, known keys; index catch-up (2), candidates by hash and by
+    # article URL; one INSERT per table, one UPDATE for the changed entries; meta.
+    assert len(statements) <= 14, statements
+    assert statements.count("INSERT") == 2, statements
     with db.engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(entries)) == 50
         assert conn.scalar(select(func.count()).select_from(fetch_state)) == 3

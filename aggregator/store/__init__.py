@@ -16,20 +16,24 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import Config
+from ..dedupe import DedupeSettings
 from ..errors import StoreError
 from ..models import CleanFeed, PublishedEntry, SourceRow, Validators
 from . import polls, reads
 from . import sources as source_queries
+from .candidates import NearIndex
 from .database import migrate, open_engine, reason
 from .reads import Copy
 from .schema import metadata, sources, topics
 from .sources import Claim
+
+DEFAULT_DEDUPE = DedupeSettings()
 
 __all__ = ["Claim", "Copy", "NotModified", "Store", "metadata"]
 
@@ -51,6 +55,7 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.engine = open_engine(url)
+        self.near_index = NearIndex()  # built from the store by the first save_poll
         try:
             migrate(self.engine)
         except StoreError:
@@ -116,18 +121,21 @@ class Store:
         now: datetime,
         next_poll_at: datetime,
         topics: Sequence[str] | None = None,
+        dedupe: DedupeSettings = DEFAULT_DEDUPE,
     ) -> tuple[int, int, int]:
         """Store a successful poll; returns (new, updated, duplicates), see `PollPlan`.
 
         `topics` defaults to the source's topics in the store. With a `token` the write
         is fenced: if the lease is no longer that token, StoreError and nothing written.
+        `dedupe` says how copies of a story are found and where they are merged.
         """
         state = polls.ok_state(validators, http_status, now, next_poll_at)
         with self._begin(f"saving a poll of source {source_id}") as conn:
             # Fence first: the UPDATE also takes the write lock, so the reads are current.
             polls.finish_lease(conn, source_id, token, state | {"warning": feed.warning})
             source = polls.poll_source(conn, source_id)
-            plan = polls.plan(conn, source_id, source, feed, now, topics)
+            index = self.near_index
+            plan = polls.plan(conn, source_id, source, feed, now, topics, dedupe, index)
             polls.write_plan(conn, source_id, plan)
             dirty = set(plan.dirty_topics)
             if polls.update_source_meta(conn, source_id, source, feed):
@@ -136,6 +144,13 @@ class Store:
                 polls.save_memory(conn, source_id, feed.memory, now)
             source_queries.bump(conn, dirty)
         return plan.counts
+
+    def rebuild_index(self, now: datetime, window: float) -> int:
+        """Load the near-duplicate index with the signatures of entries first seen
+        within `window` seconds of `now` (and any stored since the last call); returns
+        how many were added. The first `save_poll` does it too, if not done before."""
+        with self._begin("building the near-duplicate index") as conn:
+            return self.near_index.catch_up(conn, now, timedelta(seconds=window))
 
     def known_keys(self, source_id: int, keys: Sequence[str]) -> set[str]:
         """Which of `keys` the store already holds for this source."""
@@ -221,11 +236,12 @@ class Store:
             )
 
     def topic_entries(self, topic_id: str, limit: int) -> list[PublishedEntry]:
-        """The newest `limit` canonical entries of a topic, by published date (newest
-        first), then output id; categories are the topic, then the entry's own."""
+        """The newest `limit` published entries of a topic, by published date (newest
+        first), then output id; categories are the topic, then the entry's own. A story
+        several sources carried is one entry listing the others (see
+        `reads.published_entry`)."""
         with self._begin(f"reading the entries of topic {topic_id}") as conn:
-            rows = conn.execute(reads.topic_query(topic_id, limit))
-            return [reads.published_entry(topic_id, r) for r in rows]
+            return reads.topic_entries(conn, topic_id, limit)
 
     # --- inspection ------------------------------------------------------------------
 
@@ -240,6 +256,14 @@ class Store:
         cleaning removed from each."""
         with self._begin(f"looking up entry {ident}") as conn:
             return reads.explain_entries(conn, ident)
+
+    def unmerge(self, entry_id: int, now: datetime) -> set[str]:
+        """Split a duplicate off its story (see `reads.unmerge`); returns the topics
+        whose feeds change, now dirty."""
+        with self._begin(f"unmerging entry {entry_id}") as conn:
+            dirty = reads.unmerge(conn, entry_id, now)
+            source_queries.bump(conn, dirty)
+        return dirty
 
     def find_sources(self, name: str) -> list[tuple[int, str, str | None]]:
         """(id, url, name) of sources by configured name, feed title or URL."""

@@ -4,16 +4,39 @@ and changed entries. What changes is decided by `dedupe.plan_poll`, not here."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Update, bindparam, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Update,
+    and_,
+    bindparam,
+    insert,
+    or_,
+    select,
+    update,
+)
 
-from ..dedupe import Canonical, KnownEntry, PollInput, PollPlan, is_dedupable, plan_poll
+from ..dedupe import (
+    Candidate,
+    DedupeSettings,
+    Demotion,
+    KnownEntry,
+    PollInput,
+    PollPlan,
+    Root,
+    is_dedupable,
+    plan_poll,
+)
+from ..dedupe.near import signature
 from ..errors import StoreError
 from ..models import CleanEntry, CleanFeed, Validators
+from ..urls import story_url
+from .candidates import NearIndex, candidate_ids, load_candidates
 from .database import chunks
 from .schema import entries, entry_topics, fetch_state, source_memory, source_topics, sources
 
@@ -158,69 +181,99 @@ def plan(
     feed: CleanFeed,
     now: datetime,
     topic_ids: Sequence[str] | None,
+    settings: DedupeSettings,
+    index: NearIndex,
 ) -> PollPlan:
-    """Read what the plan needs (two SELECTs) and make it."""
+    """Read what the plan needs and make it: the source's known entries, then the
+    stored entries its new ones may copy."""
     in_topics = tuple(topic_ids) if topic_ids is not None else source.topics
     stored = known(conn, source_id, [e.key for e in feed.entries])
+    items = signed(feed.entries, {k.key: k.content_hash for k in stored}, settings.near.min_words)
     keys = {k.key for k in stored}
-    fresh = [e for e in feed.entries if e.key not in keys]
-    hashes = {e.content_hash for e in fresh if is_dedupable(e.content_hash)}
-    canonicals = _canonicals(conn, in_topics, hashes)
-    poll = PollInput(source.url, source.position, in_topics, feed.entries, stored, canonicals, now)
+    fresh = [e for e in items if e.key not in keys and is_dedupable(e.content_hash)]
+    found: tuple[tuple[Candidate, ...], tuple[Root, ...]] = ((), ())
+    near: dict[str, tuple[int, ...]] = {}
+    if fresh and in_topics:
+        index.catch_up(conn, now, settings.near.window)
+        ids, near = candidate_ids(conn, fresh, index, settings)
+        found = load_candidates(conn, ids, in_topics, settings) if ids else found
+    candidates, roots = found
+    poll = PollInput(
+        source_id, source.url, source.position, in_topics, items, stored, candidates,
+        roots, now, settings, tuple(near.items()),
+    )  # fmt: skip
     return plan_poll(poll)
 
 
+def signed(
+    items: Sequence[CleanEntry], stored: Mapping[str, str], min_words: int
+) -> tuple[CleanEntry, ...]:
+    """The entries, the new and changed ones sure to carry their near-duplicate
+    signature: workers make it (`worker.parse_and_clean`); entries from elsewhere are
+    signed here."""
+    return tuple(
+        replace(e, signature=signature(e.text, min_words))
+        if e.signature is None and stored.get(e.key) != e.content_hash
+        else e
+        for e in items
+    )
+
+
 def known(conn: Connection, source_id: int, keys: Sequence[str]) -> tuple[KnownEntry, ...]:
-    """This source's entries under `keys`, with the topics where each is published."""
-    e, et = entries, entry_topics
+    """This source's entries under `keys`, with the topics whose feed shows each: where
+    it is the published copy, and where the copy it duplicates is."""
+    e, et, rt = entries, entry_topics, entry_topics.alias("rt")
     columns = (e.c.id, e.c.key, e.c.content_hash, e.c.updated, et.c.topic_id, et.c.duplicate_of)
+    root_is_shown = and_(rt.c.entry_id == et.c.duplicate_of, rt.c.duplicate_of.is_(None))
     found: dict[int, tuple[str, str, datetime]] = {}
-    visible: dict[int, set[str]] = {}
+    shown: dict[int, set[str]] = {}
     for chunk in chunks(sorted(set(keys))):
-        query = select(*columns).outerjoin(et, et.c.entry_id == e.c.id)
+        query = select(*columns, rt.c.topic_id.label("root_topic"))
+        query = query.outerjoin(et, et.c.entry_id == e.c.id).outerjoin(rt, root_is_shown)
         query = query.where(e.c.source_id == source_id, e.c.key.in_(chunk))
         for row in conn.execute(query):
             found[row.id] = (row.key, row.content_hash, row.updated)
-            shown = visible.setdefault(row.id, set())
+            topics = shown.setdefault(row.id, set())
             if row.topic_id is not None and row.duplicate_of is None:
-                shown.add(row.topic_id)
-    return tuple(KnownEntry(i, *found[i], frozenset(visible[i])) for i in found)
-
-
-def _canonicals(
-    conn: Connection, topic_ids: Sequence[str], hashes: Iterable[str]
-) -> tuple[Canonical, ...]:
-    """The published entries in `topic_ids` with one of `hashes`."""
-    e, et = entries, entry_topics
-    columns = (et.c.entry_id, et.c.topic_id, e.c.content_hash, e.c.first_seen, et.c.published)
-    wanted = set(topic_ids)
-    found: list[Canonical] = []
-    for chunk in chunks(sorted(hashes)) if wanted else ():
-        query = select(*columns, sources.c.position).join(e, e.c.id == et.c.entry_id)
-        query = query.join(sources, sources.c.id == e.c.source_id)
-        # Topics are filtered here, not in SQL: given `topic_id IN`, SQLite walks the
-        # topic's whole index instead of looking the few hashes up (50 ms, not 1 ms).
-        query = query.where(et.c.duplicate_of.is_(None), e.c.content_hash.in_(chunk))
-        found.extend(Canonical(*row) for row in conn.execute(query) if row.topic_id in wanted)
-    return tuple(found)
+                topics.add(row.topic_id)
+            elif row.root_topic is not None:
+                topics.add(row.root_topic)
+    return tuple(KnownEntry(i, *found[i], frozenset(shown[i])) for i in found)
 
 
 def write_plan(conn: Connection, source_id: int, plan: PollPlan) -> None:
     """Batched writes: one INSERT per table, one executemany per kind of UPDATE."""
     ids = _insert_new(conn, source_id, plan) if plan.new else {}
     if plan.demotions:
-        et = entry_topics
-        beaten = or_(et.c.entry_id == bindparam("old"), et.c.duplicate_of == bindparam("old"))
-        demote = update(et).where(et.c.topic_id == bindparam("topic"), beaten)
-        rows = [
-            {"topic": d.topic_id, "old": d.entry_id, "new": ids[d.new_key]} for d in plan.demotions
-        ]
-        conn.execute(demote.values(duplicate_of=bindparam("new")), rows)
+        _demote(conn, plan.demotions, ids)
     if plan.updates:
         # Without .values(), each parameter set's other keys become the SET clause.
         change = update(entries).where(entries.c.id == bindparam("entry_id"))
         rows = [_content(u.entry) | {"entry_id": u.id, "updated": u.updated} for u in plan.updates]
         conn.execute(change, rows)
+    if plan.rehashes:
+        rehash = update(entries).where(entries.c.id == bindparam("entry_id"))
+        rows = [{"entry_id": r.id, "content_hash": r.content_hash} for r in plan.rehashes]
+        conn.execute(rehash, rows)
+
+
+def _demote(conn: Connection, demotions: Sequence[Demotion], ids: Mapping[str, int]) -> None:
+    """Beaten roots and their duplicates point at the new root; the beaten root's own
+    row records the rule that merged it."""
+    et = entry_topics
+    beaten = or_(et.c.entry_id == bindparam("old"), et.c.duplicate_of == bindparam("old"))
+    demote = update(et).where(et.c.topic_id == bindparam("topic"), beaten)
+    rows = [{"topic": d.topic_id, "old": d.entry_id, "new": ids[d.new_key]} for d in demotions]
+    conn.execute(demote.values(duplicate_of=bindparam("new")), rows)
+    record = update(et).where(
+        et.c.topic_id == bindparam("topic"), et.c.entry_id == bindparam("old")
+    )
+    how = [
+        {"topic": d.topic_id, "old": d.entry_id}
+        | {"merge_rule": d.rule, "similarity": d.similarity, "merge_detail": d.detail}
+        for d in demotions
+    ]
+    conn.execute(record, how)
 
 
 def _insert_new(conn: Connection, source_id: int, plan: PollPlan) -> dict[str, int]:
@@ -240,6 +293,8 @@ def _insert_new(conn: Connection, source_id: int, plan: PollPlan) -> dict[str, i
             canon = p.duplicate_of_id if p.duplicate_of_key is None else ids[p.duplicate_of_key]
             placed.append({"entry_id": ids[new.entry.key], "topic_id": p.topic_id})
             placed[-1] |= {"duplicate_of": canon, "published": new.published}
+            placed[-1] |= {"merge_rule": p.rule, "similarity": p.similarity}
+            placed[-1] |= {"merge_detail": p.detail}
     if placed:
         conn.execute(insert(entry_topics), placed)
     return ids
@@ -259,6 +314,8 @@ def _content(entry: CleanEntry) -> dict[str, Any]:
         "categories": json.dumps(list(entry.categories)),
         "enclosures": json.dumps([[x.href, x.type, x.length] for x in entry.enclosures]),
         "removals": json.dumps([[r.rule, r.text] for r in entry.removals]),
+        "story_url": story_url(entry.link),
+        "signature": entry.signature,
     }
 
 

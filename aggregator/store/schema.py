@@ -14,9 +14,11 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -139,7 +141,12 @@ entries = Table(
     Column("categories", Text, nullable=False),  # JSON lists
     Column("enclosures", Text, nullable=False),
     Column("removals", Text, nullable=False),
+    # Duplicate detection: the article URL's identity form (`urls.story_url`) and the
+    # near-duplicate signature of the cleaned text (`dedupe.near.signature`).
+    Column("story_url", Text, index=True),
+    Column("signature", LargeBinary),
     UniqueConstraint("source_id", "key"),
+    Index(None, "first_seen"),
 )
 entry_topics = Table(
     "entry_topics",
@@ -148,8 +155,14 @@ entry_topics = Table(
     Column("topic_id", String(64), ForeignKey("topics.id"), nullable=False),
     Column("duplicate_of", Integer, ForeignKey("entries.id")),  # NULL: the published copy
     _when("published", nullable=False),  # copy of entries.published (fixed), for the index
+    # How a duplicate was merged: rule ("hash", "link", "near", "teaser", "repost"), its
+    # similarity and a short explanation; "unmerged" on a copy an operator split off.
+    Column("merge_rule", String(16)),
+    Column("similarity", Float),
+    Column("merge_detail", Text),
     PrimaryKeyConstraint("entry_id", "topic_id"),
     Index(None, "topic_id", "duplicate_of", "published"),
+    Index(None, "duplicate_of"),
 )
 source_memory = Table(
     "source_memory",

@@ -1,0 +1,179 @@
+"""Store reads for duplicate detection: the stored entries a poll's new entries may
+copy, and the in-memory near-duplicate index that finds them.
+
+The index holds the signatures of entries first seen within the window. It is built
+from the store when the first poll is saved (a rebuild) and then catches up with the
+rows committed since, so it survives restarts and sees what other nodes sharing the
+database stored. It decides nothing: `dedupe.plan_poll` does.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, select
+
+from ..dedupe import Candidate, DedupeSettings, Doc, Root, is_dedupable
+from ..dedupe.near import Index, is_current
+from ..models import CleanEntry
+from ..urls import story_url
+from .database import chunks
+from .schema import entries, entry_topics, sources
+
+_TAG = re.compile(r"<[^>]*>")
+log = logging.getLogger(__name__)
+
+
+class NearIndex:
+    """The near-duplicate index of one store: entry ids by signature, for entries
+    first seen within the window. Thread-safe."""
+
+    def __init__(self) -> None:
+        self.index = Index()
+        self.last_id = 0  # every committed row up to this id has been looked at
+        self.order: deque[tuple[datetime, int]] = deque()  # (first seen, id), oldest first
+        self.lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def catch_up(self, conn: Connection, now: datetime, window: timedelta) -> int:
+        """Add the signatures of rows stored since the last call (all of them, the
+        first time) and drop entries older than the window. Returns how many were
+        added."""
+        e = entries
+        since = now - window
+        with self.lock:
+            started, first = time.perf_counter(), self.last_id == 0
+            top = conn.scalar(select(func.max(e.c.id))) or 0
+            if top <= self.last_id:
+                self._evict(since)
+                return 0
+            query = (
+                select(e.c.id, e.c.first_seen, e.c.signature)
+                .where(e.c.id > self.last_id, e.c.id <= top, e.c.signature.is_not(None))
+                .where(e.c.first_seen >= since)
+                .order_by(e.c.id)
+            )
+            added = 0
+            for entry_id, first_seen, signature in conn.execute(query):
+                if not is_current(signature):
+                    continue  # of another SIGNATURE_VERSION: re-signed when next updated
+                self.index.add(entry_id, signature)
+                self.order.append((first_seen, entry_id))
+                added += 1
+            self.last_id = top
+            self._evict(since)
+            if first and added:
+                elapsed = time.perf_counter() - started
+                log.info(
+                    "near-duplicate index built from the store: %d entries in %.1f s",
+                    added,
+                    elapsed,
+                )
+            return added
+
+    def _evict(self, since: datetime) -> None:
+        while self.order and self.order[0][0] < since:
+            _, entry_id = self.order.popleft()
+            self.index.discard(entry_id)
+
+    def candidates(self, signatures: Iterable[bytes]) -> set[int]:
+        with self.lock:
+            found: set[int] = set()
+            for signature in signatures:
+                found |= self.index.candidates(signature)
+            return found
+
+
+def candidate_ids(
+    conn: Connection,
+    fresh: Sequence[CleanEntry],
+    index: NearIndex,
+    settings: DedupeSettings,
+) -> tuple[set[int], dict[str, tuple[int, ...]]]:
+    """Stored entries that may be copies of `fresh` ones: same hash, same article URL,
+    or (near-duplicates on) a signature the index finds close; and the latter per
+    fresh entry's key."""
+    e = entries
+    hashes = sorted({x.content_hash for x in fresh if is_dedupable(x.content_hash)})
+    urls = sorted({u for u in (story_url(x.link) for x in fresh) if u})
+    found: set[int] = set()
+    near: dict[str, tuple[int, ...]] = {}
+    for column, values in ((e.c.content_hash, hashes), (e.c.story_url, urls)):
+        for chunk in chunks(values):
+            found.update(conn.execute(select(e.c.id).where(column.in_(chunk))).scalars())
+    if settings.near.near:
+        for x in fresh:
+            if is_current(x.signature):
+                assert x.signature is not None
+                near[x.key] = tuple(sorted(index.candidates([x.signature])))
+                found.update(near[x.key])
+    return found, near
+
+
+def load_candidates(
+    conn: Connection, ids: Iterable[int], topics: Sequence[str], settings: DedupeSettings
+) -> tuple[tuple[Candidate, ...], tuple[Root, ...]]:
+    """The candidates among `ids` that are in one of `topics` (in any topic, with
+    `scope: global`), each with its text and story roots; and those roots."""
+    e, et = entries, entry_topics
+    wanted, everywhere = set(topics), settings.scope == "global"
+    columns = [e.c.id, e.c.source_id, e.c.title, e.c.content, e.c.summary, e.c.story_url]
+    columns += [e.c.content_hash, e.c.first_seen, e.c.signature, et.c.topic_id, et.c.duplicate_of]
+    docs: dict[int, Doc] = {}
+    signatures: dict[int, bytes | None] = {}
+    roots: dict[int, dict[str, int]] = {}
+    for chunk in chunks(sorted(ids)):
+        query = select(*columns).join(et, et.c.entry_id == e.c.id).where(e.c.id.in_(chunk))
+        for row in conn.execute(query.order_by(e.c.id, et.c.topic_id)):
+            if row.id not in docs:
+                docs[row.id] = _doc(row)
+                signatures[row.id] = row.signature
+            roots.setdefault(row.id, {})[row.topic_id] = row.duplicate_of or row.id
+    found = []
+    for entry_id, by_topic in roots.items():
+        if everywhere:
+            mine = [t for t, r in by_topic.items() if r == entry_id]
+            by_topic = {"*": entry_id if mine else next(iter(by_topic.values()))}
+        else:
+            by_topic = {t: r for t, r in by_topic.items() if t in wanted}
+        if by_topic:
+            roots_here = tuple(sorted(by_topic.items()))
+            found.append(Candidate(docs[entry_id], roots_here, signatures[entry_id]))
+    root_ids = {r for c in found for _, r in c.roots}
+    return tuple(found), _roots(conn, root_ids)
+
+
+def _doc(row: Any) -> Doc:
+    text = stored_text(row.content or row.summary)
+    return Doc(
+        row.id, row.source_id, row.title, text, row.story_url, row.content_hash, row.first_seen
+    )
+
+
+def stored_text(markup: str) -> str:
+    """The plain text of stored (sanitised) HTML, close enough to the clean stage's
+    text for shingle comparisons: tags become spaces, entities are decoded. The
+    polling process never loads the clean stage, and candidates are few."""
+    return " ".join(html.unescape(_TAG.sub(" ", markup)).split())
+
+
+def _roots(conn: Connection, ids: Iterable[int]) -> tuple[Root, ...]:
+    e, et = entries, entry_topics
+    columns = (et.c.entry_id, et.c.topic_id, e.c.first_seen, et.c.published, sources.c.position)
+    found: list[Root] = []
+    for chunk in chunks(sorted(ids)):
+        query = select(*columns).join(e, e.c.id == et.c.entry_id)
+        query = query.join(sources, sources.c.id == e.c.source_id)
+        query = query.where(and_(et.c.entry_id.in_(chunk), et.c.duplicate_of.is_(None)))
+        found.extend(Root(*row) for row in conn.execute(query))
+    return tuple(sorted(found, key=lambda r: (r.id, r.topic_id)))
