@@ -36,8 +36,8 @@ from collections import Counter
 
 from .shingles import sketch
 
-WHOLE_SHARED = 3  # whole-text keys an entry must share with the query to be a candidate
-HEAD_SHARED = 3  # ...or head keys (teaser <-> full text)
+WHOLE_SHARED = 4  # whole-text keys an entry must share with the query to be a candidate
+HEAD_SHARED = 4  # ...or head keys (teaser <-> full text)
 BUCKET_CAP = 64  # entries read per key, most recent first
 _LOW_BITS = 16
 _LOW_MASK = (1 << _LOW_BITS) - 1
