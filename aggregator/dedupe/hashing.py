@@ -46,6 +46,8 @@ def normalize_text(text: str) -> str:
     rewrite ('ǰ' folds to 'j' + U+030C, which NFKC composes back): the function
     must be idempotent. The translation comes last: it only writes ASCII.
     """
+    if text.isascii():  # NFKC and the typography table leave ASCII as it is
+        return " ".join(text.lower().split())
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
     # str.split() splits on exactly the characters `\s` matches (Py_UNICODE_ISSPACE),
     # at a fraction of the cost of a regex substitution.
