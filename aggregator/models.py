@@ -123,7 +123,7 @@ class CleanEntry:
     enclosures: tuple[Enclosure, ...] = ()
     removals: tuple[Removal, ...] = ()
     content_hash: str = ""  # set by dedupe.content_hash in the pipeline
-    signature: bytes | None = None  # dedupe.near.signature, set when a poll is saved
+    signature: bytes | None = None  # dedupe.near.signature, set by the worker that cleans it
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,9 +20,8 @@ def loopback() -> Iterator[Loopback]:
 # and the polling process never scipy or datasketch: importing datasketch pulls scipy,
 # +64 MB of RSS and 0.6 s per process (measured), numpy alone +20 MB, while `make
 # bench` holds its three processes under 200 MB together. So near-duplicate
-# signatures are computed in the polling process (numpy is fine there), when a poll is
-# saved, never in `worker.parse_and_clean`; datasketch is only a reference for tests
-# and benchmarks.
+# signatures and their index are pure Python (xxhash), made in the workers; datasketch
+# is only a reference for tests and benchmarks.
 WORKER_FORBIDDEN = ("numpy", "scipy", "datasketch")
 MAIN_FORBIDDEN = ("scipy", "datasketch")
 _WORKER_IMPORTS = (
@@ -63,8 +62,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
                 "import numpy, scipy or datasketch, the polling process never scipy or "
                 "datasketch. datasketch costs +64 MB RSS and 0.6 s per process, numpy "
                 "+20 MB, and the ingest benchmark must stay under 200 MB over 3 "
-                "processes. Signatures are computed in the polling process when a poll is "
-                "saved (numpy allowed there), not in the worker; use datasketch only in "
-                "tests/bench as a reference. See tests/conftest.py.",
+                "processes. Keep signatures and the index pure Python (xxhash is fine); use "
+                "datasketch only in tests/bench as a reference. See tests/conftest.py.",
                 returncode=3,
             )

@@ -32,7 +32,7 @@ STORY_WRAPPED = (  # the same story in another site's wrapper, with tracking lin
 )
 
 
-def _topic_feed(path: Path) -> feedparser.FeedParserDict:
+def topic_feed(path: Path) -> feedparser.FeedParserDict:
     data = path.read_bytes()
     if SCHEMA_AVAILABLE:
         assert validate_atom(data) == []
@@ -95,14 +95,14 @@ def test_once_publishes_topics_then_304_rewrites_nothing(site: tuple[Loopback, P
     assert lines[server.url("/missing.xml")].startswith("error new=0 updated=0 duplicates=0 error=")
     assert "404" in lines[server.url("/missing.xml")]
 
-    world = _topic_feed(config.parent / "feeds" / "world.xml")
+    world = topic_feed(config.parent / "feeds" / "world.xml")
     titles = sorted(e.title for e in world.entries)
     assert titles == ["Alpha budget", "Compilers", "Harbour reopens"]  # the copy from c is merged
     harbour = next(e for e in world.entries if e.title == "Harbour reopens")
     assert harbour.link == "https://alpha.example/harbour"  # tracking stripped, earliest wins
     assert harbour.id.startswith("urn:uuid:")
     assert world.feed.links[0].href == "http://feeds.test/feeds/world.xml"
-    tech = _topic_feed(config.parent / "feeds" / "tech.xml")
+    tech = topic_feed(config.parent / "feeds" / "tech.xml")
     assert [e.title for e in tech.entries] == ["Compilers"]
     assert tech.entries[0].tags[0].term == "tech"
 
@@ -122,7 +122,7 @@ def test_changed_entry_is_updated_in_place(site: tuple[Loopback, Path]) -> None:
     server, config = site
     assert cli("once", "-c", str(config), cwd=config.parent).returncode == 0
     world_path = config.parent / "feeds" / "world.xml"
-    before = {e.title: e for e in _topic_feed(world_path).entries}
+    before = {e.title: e for e in topic_feed(world_path).entries}
 
     edited = Item("a-2", "Alpha budget", "https://alpha.example/budget", article("deficit"))
     same = Item("a-1", "Harbour reopens", "https://alpha.example/harbour", STORY)
@@ -130,7 +130,7 @@ def test_changed_entry_is_updated_in_place(site: tuple[Loopback, Path]) -> None:
     result = cli("once", "-c", str(config), cwd=config.parent)
     assert status_lines(result.stdout)[server.url("/a.xml")] == "ok new=0 updated=1 duplicates=0"
 
-    after = {e.title: e for e in _topic_feed(world_path).entries}
+    after = {e.title: e for e in topic_feed(world_path).entries}
     assert after.keys() == before.keys()
     assert after["Alpha budget"].id == before["Alpha budget"].id
     assert "Deficit paragraph 1" in after["Alpha budget"].content[0].value
@@ -181,7 +181,7 @@ def run_seed(loopback: Loopback, tmp_path: Path, rules: dict[str, Any] | None) -
 def assert_seed_expectations(feed_path: Path, *, exactly: bool = False) -> None:
     """expected.json holds; `exactly`: the content is the kept paragraphs, nothing else
     (DESIGN.md: "the title and the five article paragraphs, nothing else")."""
-    published = _topic_feed(feed_path)
+    published = topic_feed(feed_path)
     by_link = {e.link: e for e in published.entries}
     links = dict(
         re.findall(
@@ -284,7 +284,7 @@ def test_full_text_replaces_teasers_of_new_entries_once(loopback: Loopback, tmp_
 
     assert first.returncode == second.returncode == 0, first.stderr + second.stderr
     assert "full text of " + loopback.url("/story-2") + " not used: HTTP 404" in first.stderr
-    published = {e.title: e for e in _topic_feed(tmp_path / "feeds" / "news.xml").entries}
+    published = {e.title: e for e in topic_feed(tmp_path / "feeds" / "news.xml").entries}
     full = published["Harbour plan"].content[0].value
     assert "Harbour paragraph 6: the harbour committee met on day 6" in full
     assert "Most read" not in full and "All rights reserved" not in full

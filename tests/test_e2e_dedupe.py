@@ -13,9 +13,9 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from tests.atom_schema import SCHEMA_AVAILABLE, validate_atom
 from tests.feeds import Item, cli, rss, status_lines, write_config
 from tests.loopback import Loopback
+from tests.test_e2e import topic_feed
 
 PARAGRAPHS = (
     "The port of Calder reopened to cargo traffic on Monday morning, eleven days after "
@@ -98,15 +98,6 @@ SOURCES = {
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
 
 
-def _topic(path: Path) -> feedparser.FeedParserDict:
-    data = path.read_bytes()
-    if SCHEMA_AVAILABLE:
-        assert validate_atom(data) == []
-    parsed = feedparser.parse(data)
-    assert not parsed.bozo, parsed.get("bozo_exception")
-    return parsed
-
-
 @pytest.fixture
 def site(loopback: Loopback, tmp_path: Path) -> tuple[Loopback, Path]:
     for path, (title, item) in SOURCES.items():
@@ -138,7 +129,7 @@ def test_one_story_from_three_sources_is_one_entry_listing_all(
     assert all(line.startswith("ok new=1 updated=0") for line in lines.values()), lines
 
     feed_path = config.parent / "feeds" / "news.xml"
-    feed = _topic(feed_path)
+    feed = topic_feed(feed_path)
     assert len(feed.entries) == 2
     story = _story(feed)
     assert story.title == "Port of Calder reopens after storm"
@@ -169,7 +160,7 @@ def test_one_story_from_three_sources_is_one_entry_listing_all(
     assert status_lines(second.stdout)[server.url("/harbour.xml")] == (
         "ok new=0 updated=1 duplicates=0"
     )
-    after = _topic(feed_path)
+    after = topic_feed(feed_path)
     assert len(after.entries) == 2
     changed = _story(after)
     assert changed.id == story.id  # the first seen keeps its id
@@ -195,7 +186,7 @@ def test_explain_shows_the_merge_and_unmerge_splits_it(site: tuple[Loopback, Pat
     split = cli("unmerge", "-c", str(config), wire_link, cwd=config.parent)
     assert split.returncode == 0, split.stderr
     assert "unmerged" in split.stdout
-    feed = _topic(config.parent / "feeds" / "news.xml")
+    feed = topic_feed(config.parent / "feeds" / "news.xml")
     assert len(feed.entries) == 3
     story = next(e for e in feed.entries if "harbourtimes" in e.link)
     vias = {link.title for link in story.links if link.rel == "via"}

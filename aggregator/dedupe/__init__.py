@@ -30,7 +30,6 @@ _LAZY = {
     "Match": "near",
     "NearSettings": "near",
     "best_match": "near",
-    "SCOPES": "plan",
     "Candidate": "plan",
     "DedupeSettings": "plan",
     "Demotion": "plan",
@@ -52,7 +51,6 @@ _LAZY = {
 if TYPE_CHECKING:
     from .near import Doc, Match, NearSettings, best_match
     from .plan import (
-        SCOPES,
         Candidate,
         DedupeSettings,
         Demotion,
@@ -84,7 +82,6 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "EMPTY_HASH",
     "HASH_VERSION",
-    "SCOPES",
     "Candidate",
     "DedupeSettings",
     "Demotion",

@@ -25,8 +25,6 @@ from ..urls import story_url
 from .hashing import HASH_VERSION, hash_version, is_dedupable, output_id
 from .near import Doc, Match, NearSettings, best_match
 
-SCOPES = ("topic", "global")
-
 
 @dataclass(frozen=True, slots=True)
 class DedupeSettings:
@@ -72,7 +70,6 @@ class Candidate:
 
     doc: Doc
     roots: tuple[tuple[str, int], ...]
-    signature: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

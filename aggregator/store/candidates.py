@@ -86,12 +86,9 @@ class NearIndex:
             _, entry_id = self.order.popleft()
             self.index.discard(entry_id)
 
-    def candidates(self, signatures: Iterable[bytes]) -> set[int]:
+    def candidates(self, signature: bytes) -> set[int]:
         with self.lock:
-            found: set[int] = set()
-            for signature in signatures:
-                found |= self.index.candidates(signature)
-            return found
+            return self.index.candidates(signature)
 
 
 def candidate_ids(
@@ -115,7 +112,7 @@ def candidate_ids(
         for x in fresh:
             if is_current(x.signature):
                 assert x.signature is not None
-                near[x.key] = tuple(sorted(index.candidates([x.signature])))
+                near[x.key] = tuple(sorted(index.candidates(x.signature)))
                 found.update(near[x.key])
     return found, near
 
@@ -128,16 +125,14 @@ def load_candidates(
     e, et = entries, entry_topics
     wanted, everywhere = set(topics), settings.scope == "global"
     columns = [e.c.id, e.c.source_id, e.c.title, e.c.content, e.c.summary, e.c.story_url]
-    columns += [e.c.content_hash, e.c.first_seen, e.c.signature, et.c.topic_id, et.c.duplicate_of]
+    columns += [e.c.content_hash, e.c.first_seen, et.c.topic_id, et.c.duplicate_of]
     docs: dict[int, Doc] = {}
-    signatures: dict[int, bytes | None] = {}
     roots: dict[int, dict[str, int]] = {}
     for chunk in chunks(sorted(ids)):
         query = select(*columns).join(et, et.c.entry_id == e.c.id).where(e.c.id.in_(chunk))
         for row in conn.execute(query.order_by(e.c.id, et.c.topic_id)):
             if row.id not in docs:
                 docs[row.id] = _doc(row)
-                signatures[row.id] = row.signature
             roots.setdefault(row.id, {})[row.topic_id] = row.duplicate_of or row.id
     found = []
     for entry_id, by_topic in roots.items():
@@ -147,8 +142,7 @@ def load_candidates(
         else:
             by_topic = {t: r for t, r in by_topic.items() if t in wanted}
         if by_topic:
-            roots_here = tuple(sorted(by_topic.items()))
-            found.append(Candidate(docs[entry_id], roots_here, signatures[entry_id]))
+            found.append(Candidate(docs[entry_id], tuple(sorted(by_topic.items()))))
     root_ids = {r for c in found for _, r in c.roots}
     return tuple(found), _roots(conn, root_ids)
 
