@@ -124,6 +124,7 @@ class CleanEntry:
     removals: tuple[Removal, ...] = ()
     content_hash: str = ""  # set by dedupe.content_hash in the pipeline
     signature: bytes | None = None  # dedupe.near.signature, set by the worker that cleans it
+    story_url: str | None = None  # urls.story_url(link), set by the worker (None: not set)
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,6 +131,7 @@ def parse_and_clean(
     from .dedupe.hashing import content_hash
     from .dedupe.shingles import signature
     from .parse import parse_feed
+    from .urls import story_url
 
     feed = parse_feed(body, url=url, headers=headers)
     if isinstance(learning, PlainLearning):
@@ -140,10 +141,16 @@ def parse_and_clean(
     cleaned, learned = clean_entries(
         feed.entries, CleanRules.of(rules), site=site, memory=old, learning=learning
     )
-    # Signatures are made here, in parallel worker processes, off the polling
-    # process's path (pure Python: see tests/conftest.py on what workers may load).
+    # Hashes, signatures and story URLs are made here, in parallel worker processes,
+    # off the polling process's path (pure Python: see tests/conftest.py on what
+    # workers may load).
     entries = tuple(
-        replace(e, content_hash=content_hash(e.title, e.text), signature=signature(e.text))
+        replace(
+            e,
+            content_hash=content_hash(e.title, e.text),
+            signature=signature(e.text),
+            story_url=story_url(e.link),
+        )
         for e in cleaned
     )
     new = learned.to_json() if learned is not None else None

@@ -22,9 +22,9 @@ from .hashing import (
     output_id,
 )
 
-# The rest loads numpy (near-duplicate signatures and their index): only on first
-# use, so a worker process that needs `content_hash` never loads it (see
-# tests/conftest.py: worker processes stay small).
+# The rest serves the polling process (near-duplicate matching and the poll plan):
+# loaded on first use, so a worker process that needs `content_hash` never loads it
+# (see tests/conftest.py: worker processes stay small).
 _LAZY = {
     "Doc": "near",
     "Match": "near",
@@ -45,6 +45,7 @@ _LAZY = {
     "entry_dates": "plan",
     "entry_doc": "plan",
     "plan_poll": "plan",
+    "story_of": "plan",
     "unique_by_key": "plan",
 }
 
@@ -66,6 +67,7 @@ if TYPE_CHECKING:
         entry_dates,
         entry_doc,
         plan_poll,
+        story_of,
         unique_by_key,
     )
 
@@ -107,5 +109,6 @@ __all__ = [
     "normalize_text",
     "output_id",
     "plan_poll",
+    "story_of",
     "unique_by_key",
 ]

@@ -34,6 +34,9 @@ _TYPOGRAPHY = str.maketrans(
         "\ufeff": None,
     }
 )  # fmt: skip
+# `str.translate` looks every character up in the table: ~100 ns each, 0.2 ms for a
+# 2,000-character text with a single accent. A regex finds the few that change.
+_TYPOGRAPHIC = re.compile("[" + "".join(map(chr, _TYPOGRAPHY)) + "]")
 # A written-out link, without the punctuation that ends the sentence around it.
 _URL = re.compile(r"https?://[^\s<>\"']*[^\s<>\"'.,;:!?)\]]", re.IGNORECASE)
 
@@ -51,7 +54,13 @@ def normalize_text(text: str) -> str:
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
     # str.split() splits on exactly the characters `\s` matches (Py_UNICODE_ISSPACE),
     # at a fraction of the cost of a regex substitution.
-    return " ".join(folded.translate(_TYPOGRAPHY).split())
+    if _TYPOGRAPHIC.search(folded):
+        folded = _TYPOGRAPHIC.sub(_plain, folded)
+    return " ".join(folded.split())
+
+
+def _plain(match: re.Match[str]) -> str:
+    return _TYPOGRAPHY[ord(match.group())] or ""
 
 
 def hash_text(text: str) -> str:

@@ -16,12 +16,14 @@ Why not datasketch's `MinHashLSH`: its in-memory storage keeps, per band, a dict
 band bytes to a set of keys, plus a dict from key to its bands; measured ~8 KB per
 entry (25 bands, threshold 0.5, 128 permutations), against a budget of 2 KB; and
 `MinHash(128).update_batch` takes ~1.5 ms for a 700-word text, ten times the budget of
-the signature. Here the keys are spread over 65,536 buckets by their low 16 bits;
+the signature. Here the keys are spread over 4,096 buckets by their low 12 bits;
 a bucket is two `array("I")`: the keys' high bits and the entries' seqs (`seq`
 numbers the entries in order of adding). That is 8 bytes per (key, entry) pair, 192
-per entry, plus seq -> id (8 bytes) and a dict id -> seq; a bucket holds ~40 pairs
-at 100,000 entries, searched by `array.index` at C speed. Adding is 24 appends, no
-sorting, so a rebuild from stored signatures is one pass.
+per entry, plus seq -> id (8 bytes) and a dict id -> seq. Few buckets, so their
+fixed cost is small (65,536 of them took 10 MB in empty arrays); each is kept
+sorted by high bits (a key's seqs oldest first), so a lookup is two bisections and
+a slice even at ~600 pairs a bucket (100,000 entries), and adding is 24 insertions:
+a rebuild from stored signatures is one pass.
 
 Buckets shared by very many entries are boilerplate, not stories (every episode of
 a show opening with the same line): a lookup reads only the `BUCKET_CAP` most
@@ -32,6 +34,7 @@ they are a quarter of all, then every bucket is rewritten without them.
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left, bisect_right
 from collections import Counter
 
 from .shingles import sketch
@@ -39,7 +42,7 @@ from .shingles import sketch
 WHOLE_SHARED = 4  # whole-text keys an entry must share with the query to be a candidate
 HEAD_SHARED = 4  # ...or head keys (teaser <-> full text)
 BUCKET_CAP = 64  # entries read per key, most recent first
-_LOW_BITS = 16
+_LOW_BITS = 12
 _LOW_MASK = (1 << _LOW_BITS) - 1
 _HEAD_TAG = 1 << 32  # head keys live beside whole keys: value | 2**32 (33-bit keys)
 
@@ -87,8 +90,10 @@ class Index:
             if bucket is None or column is None:
                 bucket = highs[low] = array("I")
                 column = seqs[low] = array("I")
-            bucket.append(key >> _LOW_BITS)
-            column.append(seq)
+            high = key >> _LOW_BITS
+            at = bisect_right(bucket, high)  # sorted by high; a key's seqs oldest first
+            bucket.insert(at, high)
+            column.insert(at, seq)
 
     def discard(self, entry_id: int) -> None:
         """Forget `entry_id` (nothing happens if it is not indexed)."""
@@ -103,12 +108,9 @@ class Index:
     def candidates(self, sig: bytes) -> set[int]:
         """Entries sharing enough sketch keys with `sig` (the caller verifies them)."""
         whole, head = sketch(sig)
-        by_whole: Counter[int] = Counter()
-        by_head: Counter[int] = Counter()
-        for key in whole:
-            by_whole.update(self._find(key))
-        for key in head:
-            by_head.update(self._find(key | _HEAD_TAG))
+        find = self._find
+        by_whole = Counter([s for key in whole for s in find(key)])
+        by_head = Counter([s for key in head for s in find(key | _HEAD_TAG)])
         seqs = [s for s, n in by_whole.items() if n >= WHOLE_SHARED]
         seqs += [s for s, n in by_head.items() if n >= HEAD_SHARED]
         ids = self._ids
@@ -120,20 +122,16 @@ class Index:
         """The seqs under `key`, at most the `BUCKET_CAP` newest."""
         low = key & _LOW_MASK
         bucket = self._highs[low]
-        high = key >> _LOW_BITS
-        if bucket is None or high not in bucket:
+        if bucket is None:
             return []
+        high = key >> _LOW_BITS
+        start = bisect_left(bucket, high)
+        if start == len(bucket) or bucket[start] != high:
+            return []
+        end = bisect_right(bucket, high, start)
         seqs = self._seqs[low]
         assert seqs is not None
-        count = bucket.count(high)
-        if count > BUCKET_CAP:  # a boilerplate key: only its newest entries
-            return [s for h, s in zip(bucket, seqs, strict=True) if h == high][-BUCKET_CAP:]
-        found = []
-        at = -1
-        for _ in range(count):
-            at = bucket.index(high, at + 1)
-            found.append(seqs[at])
-        return found
+        return seqs[max(start, end - BUCKET_CAP) : end].tolist()  # boilerplate: newest
 
     def _sweep(self) -> None:
         """Rewrite every bucket without the pairs of discarded entries."""

@@ -247,6 +247,11 @@ def advance(stored: datetime, entry: CleanEntry, now: datetime) -> datetime:
     return now if now > stored else stored + timedelta(seconds=1)
 
 
+def story_of(entry: CleanEntry) -> str | None:
+    """The entry's story URL: as its worker found it, else found now."""
+    return entry.story_url or story_url(entry.link)
+
+
 def entry_doc(source_id: int, entry: CleanEntry, seen: datetime) -> Doc:
     """What `near.best_match` compares of a cleaned entry."""
     return Doc(
@@ -254,7 +259,7 @@ def entry_doc(source_id: int, entry: CleanEntry, seen: datetime) -> Doc:
         source=source_id,
         title=entry.title,
         text=entry.text,
-        link=story_url(entry.link),
+        link=story_of(entry),
         content_hash=entry.content_hash,
         seen=seen,
     )

@@ -14,17 +14,16 @@ import logging
 import re
 import threading
 import time
-from collections import deque
+from array import array
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, func, select
 
-from ..dedupe import Candidate, DedupeSettings, Doc, Root, is_dedupable
+from ..dedupe import Candidate, DedupeSettings, Doc, Root, is_dedupable, story_of
 from ..dedupe.near import Index, is_current
 from ..models import CleanEntry
-from ..urls import story_url
 from .database import chunks
 from .schema import entries, entry_topics, sources
 
@@ -39,7 +38,11 @@ class NearIndex:
     def __init__(self) -> None:
         self.index = Index()
         self.last_id = 0  # every committed row up to this id has been looked at
-        self.order: deque[tuple[datetime, int]] = deque()  # (first seen, id), oldest first
+        # The indexed entries in order of adding, (first seen, id) in two columns from
+        # `head` on: 16 bytes an entry, where a deque of tuples took 130.
+        self.seen = array("d")  # POSIX seconds
+        self.ids = array("q")
+        self.head = 0
         self.lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -68,7 +71,8 @@ class NearIndex:
                 if not is_current(signature):
                     continue  # of another SIGNATURE_VERSION: re-signed when next updated
                 self.index.add(entry_id, signature)
-                self.order.append((first_seen, entry_id))
+                self.seen.append(first_seen.timestamp())
+                self.ids.append(entry_id)
                 added += 1
             self.last_id = top
             self._evict(since)
@@ -82,9 +86,15 @@ class NearIndex:
             return added
 
     def _evict(self, since: datetime) -> None:
-        while self.order and self.order[0][0] < since:
-            _, entry_id = self.order.popleft()
-            self.index.discard(entry_id)
+        oldest, head, end = since.timestamp(), self.head, len(self.ids)
+        while head < end and self.seen[head] < oldest:
+            self.index.discard(self.ids[head])
+            head += 1
+        if head > 4096 and head * 2 > end:  # drop the evicted prefix
+            del self.seen[:head]
+            del self.ids[:head]
+            head = 0
+        self.head = head
 
     def candidates(self, signature: bytes) -> set[int]:
         with self.lock:
@@ -102,7 +112,7 @@ def candidate_ids(
     fresh entry's key."""
     e = entries
     hashes = sorted({x.content_hash for x in fresh if is_dedupable(x.content_hash)})
-    urls = sorted({u for u in (story_url(x.link) for x in fresh) if u})
+    urls = sorted({u for u in map(story_of, fresh) if u})
     found: set[int] = set()
     near: dict[str, tuple[int, ...]] = {}
     for column, values in ((e.c.content_hash, hashes), (e.c.story_url, urls)):
@@ -124,25 +134,29 @@ def load_candidates(
     `scope: global`), each with its text and story roots; and those roots."""
     e, et = entries, entry_topics
     wanted, everywhere = set(topics), settings.scope == "global"
-    columns = [e.c.id, e.c.source_id, e.c.title, e.c.content, e.c.summary, e.c.story_url]
-    columns += [e.c.content_hash, e.c.first_seen, et.c.topic_id, et.c.duplicate_of]
-    docs: dict[int, Doc] = {}
+    # Memberships first, texts then only for the entries in a wanted topic: a story
+    # carried by many sources is a candidate in every topic, and loaded in few.
+    # Topics are filtered here: `topic_id IN` could lead SQLite to walk a topic.
     roots: dict[int, dict[str, int]] = {}
     for chunk in chunks(sorted(ids)):
-        query = select(*columns).join(et, et.c.entry_id == e.c.id).where(e.c.id.in_(chunk))
-        for row in conn.execute(query.order_by(e.c.id, et.c.topic_id)):
-            if row.id not in docs:
-                docs[row.id] = _doc(row)
-            roots.setdefault(row.id, {})[row.topic_id] = row.duplicate_of or row.id
+        query = select(et.c.entry_id, et.c.topic_id, et.c.duplicate_of)
+        query = query.where(et.c.entry_id.in_(chunk)).order_by(et.c.entry_id, et.c.topic_id)
+        for entry_id, topic_id, root in conn.execute(query):
+            if everywhere or topic_id in wanted:
+                roots.setdefault(entry_id, {})[topic_id] = root or entry_id
+    columns = [e.c.id, e.c.source_id, e.c.title, e.c.content, e.c.summary, e.c.story_url]
+    columns += [e.c.content_hash, e.c.first_seen]
+    docs: dict[int, Doc] = {}
+    for chunk in chunks(sorted(roots)):
+        docs.update(
+            (row.id, _doc(row)) for row in conn.execute(select(*columns).where(e.c.id.in_(chunk)))
+        )
     found = []
     for entry_id, by_topic in roots.items():
         if everywhere:
             mine = [t for t, r in by_topic.items() if r == entry_id]
             by_topic = {"*": entry_id if mine else next(iter(by_topic.values()))}
-        else:
-            by_topic = {t: r for t, r in by_topic.items() if t in wanted}
-        if by_topic:
-            found.append(Candidate(docs[entry_id], tuple(sorted(by_topic.items()))))
+        found.append(Candidate(docs[entry_id], tuple(sorted(by_topic.items()))))
     root_ids = {r for c in found for _, r in c.roots}
     return tuple(found), _roots(conn, root_ids)
 
@@ -166,8 +180,10 @@ def _roots(conn: Connection, ids: Iterable[int]) -> tuple[Root, ...]:
     columns = (et.c.entry_id, et.c.topic_id, e.c.first_seen, et.c.published, sources.c.position)
     found: list[Root] = []
     for chunk in chunks(sorted(ids)):
-        query = select(*columns).join(e, e.c.id == et.c.entry_id)
+        query = select(*columns, et.c.duplicate_of).join(e, e.c.id == et.c.entry_id)
         query = query.join(sources, sources.c.id == e.c.source_id)
-        query = query.where(and_(et.c.entry_id.in_(chunk), et.c.duplicate_of.is_(None)))
-        found.extend(Root(*row) for row in conn.execute(query))
+        # Shown copies are filtered here, not in SQL: given `duplicate_of IS NULL`,
+        # SQLite walks the duplicate_of index over every shown row of the store.
+        rows = conn.execute(query.where(et.c.entry_id.in_(chunk)))
+        found.extend(Root(*row[:-1]) for row in rows if row.duplicate_of is None)
     return tuple(sorted(found, key=lambda r: (r.id, r.topic_id)))

@@ -16,7 +16,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     insert,
-    or_,
     select,
     update,
 )
@@ -31,11 +30,11 @@ from ..dedupe import (
     Root,
     is_dedupable,
     plan_poll,
+    story_of,
 )
 from ..dedupe.near import signature
 from ..errors import StoreError
 from ..models import CleanEntry, CleanFeed, Validators
-from ..urls import story_url
 from .candidates import NearIndex, candidate_ids, load_candidates
 from .database import chunks
 from .schema import entries, entry_topics, fetch_state, source_memory, source_topics, sources
@@ -259,21 +258,20 @@ def write_plan(conn: Connection, source_id: int, plan: PollPlan) -> None:
 
 def _demote(conn: Connection, demotions: Sequence[Demotion], ids: Mapping[str, int]) -> None:
     """Beaten roots and their duplicates point at the new root; the beaten root's own
-    row records the rule that merged it."""
+    row records the rule that merged it. Two statements, not one with an OR: SQLite
+    would walk the whole topic for `entry_id = :old OR duplicate_of = :old`."""
     et = entry_topics
-    beaten = or_(et.c.entry_id == bindparam("old"), et.c.duplicate_of == bindparam("old"))
-    demote = update(et).where(et.c.topic_id == bindparam("topic"), beaten)
+    in_topic = et.c.topic_id == bindparam("topic")
+    followers = update(et).where(in_topic, et.c.duplicate_of == bindparam("old"))
     rows = [{"topic": d.topic_id, "old": d.entry_id, "new": ids[d.new_key]} for d in demotions]
-    conn.execute(demote.values(duplicate_of=bindparam("new")), rows)
-    record = update(et).where(
-        et.c.topic_id == bindparam("topic"), et.c.entry_id == bindparam("old")
-    )
+    conn.execute(followers.values(duplicate_of=bindparam("new")), rows)
+    beaten = update(et).where(in_topic, et.c.entry_id == bindparam("old"))
     how = [
-        {"topic": d.topic_id, "old": d.entry_id}
+        {"topic": d.topic_id, "old": d.entry_id, "duplicate_of": ids[d.new_key]}
         | {"merge_rule": d.rule, "similarity": d.similarity, "merge_detail": d.detail}
         for d in demotions
     ]
-    conn.execute(record, how)
+    conn.execute(beaten, how)
 
 
 def _insert_new(conn: Connection, source_id: int, plan: PollPlan) -> dict[str, int]:
@@ -314,7 +312,7 @@ def _content(entry: CleanEntry) -> dict[str, Any]:
         "categories": json.dumps(list(entry.categories)),
         "enclosures": json.dumps([[x.href, x.type, x.length] for x in entry.enclosures]),
         "removals": json.dumps([[r.rule, r.text] for r in entry.removals]),
-        "story_url": story_url(entry.link),
+        "story_url": story_of(entry),
         "signature": entry.signature,
     }
 
