@@ -282,13 +282,18 @@ def _story_host(hostname: str) -> str | None:
 
 def _is_host(host: str) -> bool:
     """No empty label (`a..b`), space, control or URL delimiter: a name DNS could hold."""
-    labels_ok = "" not in host.split(".")
-    return labels_ok and all(c in _HOST_CHARS if c.isascii() else c.isprintable() for c in host)
+    if "" in host.split("."):
+        return False
+    if host.isascii():  # the common case, at C speed
+        return _HOST_CHARS.issuperset(host)
+    return all(c in _HOST_CHARS if c.isascii() else c.isprintable() for c in host)
 
 
 def _idna(host: str) -> str:
     """The ASCII (IDNA 2003) form of a lower-case `host` when the codec round-trips it,
     else `host` as written: some registered names break IDNA 2003 rules."""
+    if host.isascii():
+        return host  # the codec gives an ASCII name back as it is, or fails on it
     try:
         encoded = host.encode("idna")
         encoded.decode("idna")

@@ -17,9 +17,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator.dedupe import content_hash
+from aggregator.dedupe.lsh import TEASER_SPAN
 from aggregator.dedupe.near import (
     MIN_WORDS,
     SIGNATURE_VERSION,
+    TEASER_RATIO,
     Doc,
     Index,
     Match,
@@ -406,13 +408,50 @@ def test_index_sweeps_discarded_entries() -> None:
     assert index.candidates(sigs[1400]) == {1400}
 
 
+def test_index_after_many_adds_discards_and_sweeps_answers_as_a_fresh_one() -> None:
+    """Ids added out of order and again, discards that sweep (and renumber) several
+    times: membership, size and candidates are those of an index built afresh from
+    the entries still live."""
+    rng = random.Random(7)
+    texts = [words(3000 + i // 3, 80) + words(4000 + i, 20) for i in range(90)]  # triples
+    sigs = [_sig(text) for text in texts]
+    index, live = Index(), {}
+    for step in range(6000):
+        entry_id = rng.randrange(600) if step % 5 else 600 + step  # mostly revisited ids
+        if rng.random() < 0.55:
+            index.add(entry_id, sigs[entry_id % len(sigs)])
+            live[entry_id] = entry_id % len(sigs)
+        else:
+            index.discard(entry_id)
+            live.pop(entry_id, None)
+    fresh = Index()
+    for entry_id in sorted(live):
+        fresh.add(entry_id, sigs[live[entry_id]])
+    assert len(index) == len(fresh) == len(live)
+    assert all((i in index) == (i in live) for i in range(-1, 7000))
+    for sig in sigs:
+        assert index.candidates(sig) == fresh.candidates(sig)
+
+
 def test_index_reads_only_the_newest_entries_of_a_boilerplate_key() -> None:
-    """100 entries opening with the same 50 words: a query sees the 64 newest."""
+    """100 entries opening with the same 50 words: a teaser-long query with that
+    opening sees the 64 newest."""
     opening = words(60, 50)
     index = Index()
     for i in range(100):
-        index.add(i, _sig(opening + words(2000 + i, 100)))
+        index.add(i, _sig(opening + words(2000 + i, 300)))
     assert index.candidates(_sig(opening + words(61, 100))) == set(range(36, 100))
+
+
+def test_index_head_keys_alone_find_only_a_teaser_long_text() -> None:
+    """Two entries sharing only their opening: as long as each other, neither can be
+    the other's teaser, so the head keys do not make them candidates."""
+    opening = words(60, 50)
+    index = Index()
+    index.add(1, _sig(opening + words(2001, 400)))
+    assert index.candidates(_sig(opening + words(2002, 400))) == set()
+    assert index.candidates(_sig(opening + words(2003, 30))) == {1}  # teaser-long
+    assert TEASER_SPAN >= TEASER_RATIO  # the index never drops a pair `near` would merge
 
 
 def test_index_rejects_another_signature_version() -> None:

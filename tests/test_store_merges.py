@@ -19,6 +19,7 @@ from aggregator.dedupe import DedupeSettings, NearSettings, content_hash
 from aggregator.dedupe.near import signature
 from aggregator.models import CleanEntry, CleanFeed, Validators
 from aggregator.store import Store
+from aggregator.store.candidates import StoredSignature
 from aggregator.store.reads import merges_of
 from aggregator.store.schema import entries, entry_topics
 
@@ -220,6 +221,41 @@ def test_the_index_is_rebuilt_from_the_store_after_a_restart(tmp_path: Path) -> 
         assert save(second, B, entry("b1", edited(story)), now=T0 + timedelta(hours=1)) == (1, 0, 1)
     finally:
         second.close()
+
+
+def test_a_poll_puts_its_own_rows_in_the_index_without_reading_them_back(db: Store) -> None:
+    save(db, A, entry("a1", prose(10)), entry("a2", prose(11)))
+    index = db.near_index
+    with db.engine.connect() as conn:
+        top = conn.scalar(select(entries.c.id).order_by(entries.c.id.desc()))
+    assert (len(index), index.last_id) == (2, top)
+    assert db.rebuild_index(T0, 72 * 3600) == 0  # nothing left to read
+    assert save(db, B, entry("b1", edited(prose(10))), now=T0 + timedelta(hours=1)) == (1, 0, 1)
+
+
+def test_rows_another_node_wrote_in_between_are_read_not_skipped(tmp_path: Path) -> None:
+    """Two stores on one database: each adds its own rows after committing, and reads
+    the other's on its next save, so a copy of the other's story is still found."""
+    url = f"sqlite:///{tmp_path}/agg.db"
+    one, two = Store(url), Store(url)
+    try:
+        sync(one, tmp_path)
+        save(one, A, entry("a1", prose(12)))
+        save(two, B, entry("b1", prose(13)), now=T0 + timedelta(minutes=5))
+        later = T0 + timedelta(hours=1)
+        assert save(one, A, entry("a2", edited(prose(13))), now=later) == (1, 0, 1)
+        assert len(one.near_index) == 3 and len(two.near_index) == 2  # a1 read, b1 its own
+    finally:
+        one.close()
+        two.close()
+
+
+def test_rows_of_a_stale_reading_are_left_to_the_next_catch_up(db: Store) -> None:
+    save(db, A, entry("a1", prose(14)))
+    index = db.near_index
+    assert len(index) == 1
+    index.stored([StoredSignature(99, T0, signature(prose(15)) or b"")], index.last_id - 1)
+    assert len(index) == 1 and 99 not in index.index
 
 
 def test_a_stored_hash_of_an_older_version_is_rewritten_not_updated(db: Store) -> None:

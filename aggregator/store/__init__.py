@@ -135,14 +135,18 @@ class Store:
             polls.finish_lease(conn, source_id, token, state | {"warning": feed.warning})
             source = polls.poll_source(conn, source_id)
             index = self.near_index
-            plan = polls.plan(conn, source_id, source, feed, now, topics, dedupe, index)
-            polls.write_plan(conn, source_id, plan)
+            plan, through = polls.plan(conn, source_id, source, feed, now, topics, dedupe, index)
+            written = polls.write_plan(conn, source_id, plan)
             dirty = set(plan.dirty_topics)
             if polls.update_source_meta(conn, source_id, source, feed):
                 dirty.update(source.topics)  # the atom:source of its entries changes
             if feed.memory is not None:
                 polls.save_memory(conn, source_id, feed.memory, now)
             source_queries.bump(conn, dirty)
+        if through is not None and self.engine.dialect.name == "sqlite":
+            # Committed, and the fence's UPDATE kept other writers out since the index
+            # read the store: its new rows are all there is past `through`.
+            index.stored(written, through)
         return plan.counts
 
     def rebuild_index(self, now: datetime, window: float) -> int:

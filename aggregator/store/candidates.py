@@ -16,6 +16,7 @@ import threading
 import time
 from array import array
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +30,15 @@ from .schema import entries, entry_topics, sources
 
 _TAG = re.compile(r"<[^>]*>")
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSignature:
+    """A row just written with its signature: what the index would read back."""
+
+    id: int
+    first_seen: datetime
+    signature: bytes
 
 
 class NearIndex:
@@ -84,6 +94,22 @@ class NearIndex:
                     elapsed,
                 )
             return added
+
+    def stored(self, rows: Sequence[StoredSignature], through: int) -> None:
+        """Add the rows a committed transaction wrote, which read the store up to id
+        `through` (`catch_up`) and excluded other writers until it committed (SQLite):
+        so no row between `through` and these is missed, and reading them back would
+        only repeat them. When the index has moved on since, the rows are left to
+        `catch_up`, which reads whatever is not in the index yet."""
+        with self.lock:
+            if self.last_id != through or not rows:
+                return
+            for row in rows:
+                if is_current(row.signature):
+                    self.index.add(row.id, row.signature)
+                    self.seen.append(row.first_seen.timestamp())
+                    self.ids.append(row.id)
+            self.last_id = max(self.last_id, max(row.id for row in rows))
 
     def _evict(self, since: datetime) -> None:
         oldest, head, end = since.timestamp(), self.head, len(self.ids)

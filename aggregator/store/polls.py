@@ -35,7 +35,7 @@ from ..dedupe import (
 from ..dedupe.near import signature
 from ..errors import StoreError
 from ..models import CleanEntry, CleanFeed, Validators
-from .candidates import NearIndex, candidate_ids, load_candidates
+from .candidates import NearIndex, StoredSignature, candidate_ids, load_candidates
 from .database import chunks
 from .schema import entries, entry_topics, fetch_state, source_memory, source_topics, sources
 
@@ -182,9 +182,10 @@ def plan(
     topic_ids: Sequence[str] | None,
     settings: DedupeSettings,
     index: NearIndex,
-) -> PollPlan:
+) -> tuple[PollPlan, int | None]:
     """Read what the plan needs and make it: the source's known entries, then the
-    stored entries its new ones may copy."""
+    stored entries its new ones may copy. Also returns the id through which the
+    near-duplicate index read the store for it (None: it did not)."""
     in_topics = tuple(topic_ids) if topic_ids is not None else source.topics
     stored = known(conn, source_id, [e.key for e in feed.entries])
     items = signed(feed.entries, {k.key: k.content_hash for k in stored}, settings.near.min_words)
@@ -192,8 +193,11 @@ def plan(
     fresh = [e for e in items if e.key not in keys and is_dedupable(e.content_hash)]
     found: tuple[tuple[Candidate, ...], tuple[Root, ...]] = ((), ())
     near: dict[str, tuple[int, ...]] = {}
+    through = None
     if fresh and in_topics:
-        index.catch_up(conn, now, settings.near.window)
+        if settings.near.near:  # the index serves near-duplicates only
+            index.catch_up(conn, now, settings.near.window)
+            through = index.last_id
         ids, near = candidate_ids(conn, fresh, index, settings)
         found = load_candidates(conn, ids, in_topics, settings) if ids else found
     candidates, roots = found
@@ -201,7 +205,7 @@ def plan(
         source_id, source.url, source.position, in_topics, items, stored, candidates,
         roots, now, settings, tuple(near.items()),
     )  # fmt: skip
-    return plan_poll(poll)
+    return plan_poll(poll), through
 
 
 def signed(
@@ -240,8 +244,9 @@ def known(conn: Connection, source_id: int, keys: Sequence[str]) -> tuple[KnownE
     return tuple(KnownEntry(i, *found[i], frozenset(shown[i])) for i in found)
 
 
-def write_plan(conn: Connection, source_id: int, plan: PollPlan) -> None:
-    """Batched writes: one INSERT per table, one executemany per kind of UPDATE."""
+def write_plan(conn: Connection, source_id: int, plan: PollPlan) -> list[StoredSignature]:
+    """Batched writes: one INSERT per table, one executemany per kind of UPDATE.
+    Returns the new rows that carry a signature, for the near-duplicate index."""
     ids = _insert_new(conn, source_id, plan) if plan.new else {}
     if plan.demotions:
         _demote(conn, plan.demotions, ids)
@@ -254,6 +259,11 @@ def write_plan(conn: Connection, source_id: int, plan: PollPlan) -> None:
         rehash = update(entries).where(entries.c.id == bindparam("entry_id"))
         rows = [{"entry_id": r.id, "content_hash": r.content_hash} for r in plan.rehashes]
         conn.execute(rehash, rows)
+    return [
+        StoredSignature(ids[n.entry.key], n.first_seen, n.entry.signature)
+        for n in plan.new
+        if n.entry.signature is not None
+    ]
 
 
 def _demote(conn: Connection, demotions: Sequence[Demotion], ids: Mapping[str, int]) -> None:
