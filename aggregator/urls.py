@@ -10,7 +10,6 @@ None of them follows a redirect: that would need the network.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
@@ -220,9 +219,6 @@ class _Story(NamedTuple):
     fragment: str  # only a `#!` route; other fragments are in-page anchors
 
 
-# Cached: a poll asks for each entry's story URL several times (candidates, plan,
-# row), and a pure function of a short string is cheap to remember.
-@lru_cache(maxsize=4096)
 def story_url(url: str | None) -> str | None:
     """The identity of the article `url` links to: two links from different sources
     with the same story_url are the same article. None unless an http(s) URL with a host.

@@ -23,7 +23,7 @@ from aggregator.dedupe import content_hash
 from aggregator.errors import StoreError
 from aggregator.models import CleanEntry, CleanFeed, Enclosure, OriginFeed, Validators
 from aggregator.store import NotModified, Store, metadata
-from aggregator.store.database import alembic_config, head_revisions
+from aggregator.store.database import alembic_config, head_revisions, open_engine
 from aggregator.store.schema import entries, entry_topics, fetch_state
 from aggregator.store.sources import due_query
 
@@ -131,9 +131,37 @@ def test_migration_creates_the_schema(tmp_path: Path) -> None:
         store.close()
 
 
-def test_migrated_schema_matches_the_live_tables(db: Store) -> None:
+def test_migrated_schema_matches_the_live_tables(db: Store, tmp_path: Path) -> None:
+    """A new database gets `metadata`'s tables directly (no Alembic); the migrations
+    must build the very same schema for databases they upgrade."""
+    engine = open_engine(f"sqlite:///{tmp_path}/migrated.db")
+    try:
+        with engine.begin() as conn:
+            command.upgrade(alembic_config(conn), "head")
+        with engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+            migrated = _schema(conn)
+    finally:
+        engine.dispose()
     with db.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        assert _schema(conn) == migrated
+
+
+def _schema(conn: Any) -> dict[str, Any]:
+    """Tables, columns (name, type, nullable, primary key) and index columns by name."""
+    found = inspect(conn)
+    return {
+        table: (
+            [(c["name"], str(c["type"]), c["nullable"]) for c in found.get_columns(table)],
+            found.get_pk_constraint(table)["constrained_columns"],
+            sorted(
+                (i["name"], tuple(i["column_names"]), i["unique"]) for i in found.get_indexes(table)
+            ),
+            sorted(str(sorted(u["column_names"])) for u in found.get_unique_constraints(table)),
+        )
+        for table in sorted(found.get_table_names())
+    }
 
 
 def test_reopening_an_existing_database_is_a_no_op(db: Store, tmp_path: Path) -> None:

@@ -163,11 +163,11 @@ class Profile:
     shingles: frozenset[int]
 
 
-@lru_cache(maxsize=128)
+@lru_cache(maxsize=32)
 def profile(text: str) -> Profile:
-    """The text's `Profile`. Cached (~60 KB for a 700-word text, so ~8 MB at most):
-    an entry is compared with every doc of a pool, and a stored one with several new
-    ones."""
+    """The text's `Profile`. Cached (~60 KB for a 700-word text, so ~2 MB at most):
+    an entry is compared with every doc of its pool (a handful), and a stored one
+    with the poll's other new entries that found it."""
     w = words_of(text)
     seq = tuple(map(hash, zip(w, w[1:], w[2:], w[3:], w[4:], strict=False)))
     return Profile(len(w), seq, frozenset(seq))
