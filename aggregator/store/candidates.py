@@ -4,7 +4,8 @@ copy, and the in-memory near-duplicate index that finds them.
 The index holds the signatures of entries first seen within the window. It is built
 from the store when the first poll is saved (a rebuild) and then catches up with the
 rows committed since, so it survives restarts and sees what other nodes sharing the
-database stored. It decides nothing: `dedupe.plan_poll` does.
+database stored; on SQLite a poll's own new rows are added after its commit rather
+than read back (`NearIndex.stored`). It decides nothing: `dedupe.plan_poll` does.
 """
 
 from __future__ import annotations
