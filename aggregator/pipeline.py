@@ -72,6 +72,30 @@ class _Unchanged:
     poll: NotModified
 
 
+class _Abandoned(Exception):
+    """A fetch thread's work dropped because the poll it was for has failed."""
+
+
+class _Slots:
+    """Parse slots: bodies and parsed feeds held at once. A fetch thread takes one
+    before submitting a parse; saving the poll frees it. `abandon` wakes every thread
+    still waiting, for good, when the poll fails."""
+
+    def __init__(self, size: int) -> None:
+        self._free = threading.Semaphore(size)
+        self.abandoned = False
+
+    def acquire(self) -> None:
+        self._free.acquire()
+
+    def release(self) -> None:
+        self._free.release()
+
+    def abandon(self) -> None:
+        self.abandoned = True
+        self._free.release(1 << 20)  # more than threads could ever wait
+
+
 def _keep_big_buffers_out_of_the_heap() -> None:
     """Fetched bodies (hundreds of KB each, allocated and freed by many fetch threads)
     make glibc raise its mmap threshold, after which it keeps freed bodies in per-thread
@@ -167,7 +191,7 @@ class Pipeline:
         # Bound the bodies and parsed feeds held at once: fetch threads wait for a
         # slot, freed only when a poll is saved, instead of piling up the corpus in
         # memory when parsing or the store is the bottleneck.
-        slots = threading.BoundedSemaphore(max(4, 3 * self._processes))
+        slots = _Slots(max(4, 3 * self._processes))
         done: queue.SimpleQueue[_Fetched | BaseException] = queue.SimpleQueue()
         results: list[PollResult] = []
 
@@ -179,53 +203,71 @@ class Pipeline:
                 if on_result is not None:
                     on_result(result)
 
-        unchanged: list[_Unchanged] = []
         workers = max(1, min(self.config.poll.workers, len(sources)))
         with ThreadPoolExecutor(workers, thread_name_prefix="fetch") as threads:
             for source in sources:
                 threads.submit(self._fetch_into, done, source, inline, slots)
-            for _ in sources:
-                fetched = done.get()
-                if isinstance(fetched, BaseException):
-                    raise fetched  # a bug in a fetch thread: never swallowed
-                token = (tokens or {}).get(fetched.source.id)
-                if fetched.unchanged:
-                    # Saved together, in one transaction: a poll of all 304s is mostly
-                    # this bookkeeping. Flushed before any other result (order kept) and
-                    # whenever no other result is waiting (no delay).
-                    unchanged.append(self._unchanged(fetched, now, token))
-                    if len(unchanged) < _UNCHANGED_BATCH and not done.empty():
-                        continue
-                    emit(self._save_unchanged(unchanged, now))
-                    unchanged = []
+            try:
+                self._collect(sources, now, tokens, done, slots, emit)
+            except BaseException:
+                # Raised, not left hanging: fetch threads waiting for a slot (only a
+                # saved poll frees one) wake and stop, the sources not yet fetched
+                # are dropped, and the executor's exit can join its threads.
+                threads.shutdown(wait=False, cancel_futures=True)
+                slots.abandon()
+                raise
+        return results
+
+    def _collect(
+        self,
+        sources: Sequence[SourceRow],
+        now: datetime,
+        tokens: Mapping[int, str] | None,
+        done: queue.SimpleQueue[_Fetched | BaseException],
+        slots: _Slots,
+        emit: Callable[[Sequence[PollResult]], None],
+    ) -> None:
+        """Save each fetched source as it comes, in completion order."""
+        unchanged: list[_Unchanged] = []
+        for _ in sources:
+            fetched = done.get()
+            if isinstance(fetched, BaseException):
+                raise fetched  # a bug in a fetch thread: never swallowed
+            token = (tokens or {}).get(fetched.source.id)
+            if fetched.unchanged:
+                # Saved together, in one transaction: a poll of all 304s is mostly
+                # this bookkeeping. Flushed before any other result (order kept) and
+                # whenever no other result is waiting (no delay).
+                unchanged.append(self._unchanged(fetched, now, token))
+                if len(unchanged) < _UNCHANGED_BATCH and not done.empty():
                     continue
                 emit(self._save_unchanged(unchanged, now))
                 unchanged = []
-                try:
-                    result = self._finish(fetched, now, token)
-                finally:
-                    if fetched.parsing is not None:
-                        slots.release()
-                del fetched
-                emit([result])
+                continue
             emit(self._save_unchanged(unchanged, now))
-        return results
+            unchanged = []
+            try:
+                result = self._finish(fetched, now, token)
+            finally:
+                if fetched.parsing is not None:
+                    slots.release()
+            del fetched
+            emit([result])
+        emit(self._save_unchanged(unchanged, now))
 
     def _fetch_into(
         self,
         done: queue.SimpleQueue[_Fetched | BaseException],
         source: SourceRow,
         inline: bool,
-        slots: threading.BoundedSemaphore,
+        slots: _Slots,
     ) -> None:
         try:
             done.put(self._fetch(source, inline, slots))
         except BaseException as exc:
             done.put(exc)
 
-    def _fetch(
-        self, source: SourceRow, inline: bool, slots: threading.BoundedSemaphore
-    ) -> _Fetched:
+    def _fetch(self, source: SourceRow, inline: bool, slots: _Slots) -> _Fetched:
         started = time.monotonic()
         config_source = self._sources.get(source.url)
         location = self.config.source_location(config_source) if config_source else source.url
@@ -240,6 +282,8 @@ class Pipeline:
         memory = self.store.memory(source.id) if learning is not None else None
         slots.acquire()
         try:
+            if slots.abandoned:
+                raise _Abandoned  # the poll failed while this thread waited
             parser = _InlineExecutor() if inline else self._parser()
             parsing = parser.submit(
                 parse_and_clean,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -69,6 +70,46 @@ def test_one_failing_source_never_stops_the_others(tmp_path: Path, processes: in
     assert written == [config.output_dir / "t.xml"]
     entries = feedparser.parse(written[0].read_bytes()).entries
     assert [e.title for e in entries] == ["One"]
+    store.close()
+
+
+def test_a_failure_while_saving_is_raised_not_left_hanging(tmp_path: Path) -> None:
+    """A bug in the polling process's saving must end `poll` with its exception: fetch
+    threads that wait for a parse slot (only saving frees one) are woken and stop."""
+    urls = [f"https://s{i}.example/feed" for i in range(20)]  # more than slots + threads
+    config = parse_config(
+        {
+            "storage": "sqlite:///db.sqlite",
+            "topics": {"t": {"title": "T"}},
+            "sources": [{"url": u, "topics": ["t"]} for u in urls],
+            "poll": {"processes": 0, "workers": 4},
+        },
+        tmp_path,
+    )
+    store = Store(config.storage_url)
+    store.sync_sources(config, NOW)
+    fetcher = FakeFetcher({u: FakeFetcher.result(u, FEED_A) for u in urls})
+
+    def broken(*args: object, **kwargs: object) -> tuple[int, int, int]:
+        raise RuntimeError("bug in saving")
+
+    store.save_poll = broken  # type: ignore[method-assign]
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        with Pipeline(config, store, fetcher) as pipeline:
+            try:
+                pipeline.poll(store.sources(), NOW)
+                outcome.append(None)
+            except BaseException as exc:  # inspected below
+                outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive(), "poll() hung after a failure in saving"
+    assert isinstance(outcome[0], RuntimeError) and str(outcome[0]) == "bug in saving"
+    assert len(fetcher.calls) < len(urls)  # the rest were not fetched for nothing
     store.close()
 
 
