@@ -12,6 +12,8 @@ import dataclasses
 import gzip
 import json
 import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from aggregator.models import ParsedFeed
 from aggregator.parse import entry_key, parse_feed, xml_safe
 
 DATA = Path(__file__).parent / "data" / "parse"
+ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 FEED_URL = "https://feeds.example.org/feed.xml"
 UPDATE_GOLDEN = os.environ.get("AGGREGATOR_UPDATE_GOLDEN") == "1"
@@ -264,3 +267,41 @@ def test_arbitrary_bytes_parse_or_raise_parse_error(body: bytes) -> None:
 @given(st.text(max_size=300))
 def test_arbitrary_text_in_rss_parses_or_raises_parse_error(text: str) -> None:
     _parse_or_error(RSS_SKELETON.format(text).encode("utf-8"))
+
+
+# --- our feedparser speed-ups change nothing ------------------------------------
+
+# C1 characters in ISO-8859-1 text: what feedparser's CP-1252 repair maps.
+C1_FEED = (
+    b"<?xml version='1.0' encoding='iso-8859-1'?><rss version='2.0'><channel>"
+    b"<title>\x93Quoted\x94 \x96 site</title><item><title>caf\xe9 \x85 \x80 5</title>"
+    b"<description>&lt;p&gt;\x91a\x92 b\xe9&lt;/p&gt;</description><guid>g</guid></item>"
+    b"</channel></rss>"
+)
+
+
+def test_c1_characters_are_still_repaired_as_cp1252() -> None:
+    feed = parse_feed(C1_FEED, url=FEED_URL)
+    assert feed.title == "\u201cQuoted\u201d \u2013 site"
+    assert feed.entries[0].title == "caf\xe9 \u2026 \u20ac 5"
+    assert feed.entries[0].summary == "<p>\u2018a\u2019 b\xe9</p>"
+
+
+def test_speed_ups_change_no_result_of_feedparser(tmp_path: Path) -> None:
+    """feedparser as `aggregator.parse` runs it (its own SAX driver, patched repairs
+    and copies) returns exactly what feedparser as it ships returns, over the corpus."""
+    from aggregator import parse
+    from tests import feedparser_dump
+
+    c1 = tmp_path / "c1.xml"
+    c1.write_bytes(C1_FEED)
+    paths = [c1, *sorted(p for d in ("real", "edge") for p in (CORPUS / d).glob("*"))]
+    assert parse.mixin._FeedParserMixin.pop.__wrapped_repair__  # the patch is in place
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.feedparser_dump", *map(str, paths)],
+        capture_output=True, text=True, timeout=120, check=True, cwd=ROOT,
+    )  # fmt: skip
+    shipped = json.loads(done.stdout)
+    ours = [feedparser_dump.digest(p.read_bytes()) for p in paths]
+    differ = [p.name for p, a, b in zip(paths, shipped, ours, strict=True) if a != b]
+    assert not differ
