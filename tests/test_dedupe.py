@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import string
+import unicodedata
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator.dedupe import (
@@ -27,10 +28,12 @@ from aggregator.dedupe import (
     advance,
     content_hash,
     entry_dates,
+    hashing,
     normalize_text,
     output_id,
     plan_poll,
 )
+from aggregator.dedupe.shingles import _INVISIBLE, _PUNCTUATION, folded_bytes
 from aggregator.models import CleanEntry
 
 NOW = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
@@ -152,6 +155,40 @@ def test_normalize_text(raw: str, expected: str) -> None:
 def test_normalize_is_idempotent(text: str) -> None:
     once = normalize_text(text)
     assert normalize_text(once) == once
+
+
+# ASCII with what the fast paths replace, and what must send a text down the slow
+# one: accents, combining marks (one after a soft hyphen), ligatures, other scripts.
+MOSTLY_TYPOGRAPHY = st.text(
+    st.sampled_from(
+        [
+            *"aZ 9.'\"-\t\n",
+            *(c for c, _ in hashing._EARLY),
+            *_PUNCTUATION,
+            *_INVISIBLE,
+            *"\u00e9\u0301\ufb01\u01f0\u0416\u2122\u3000",
+        ]
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=500)
+@given(MOSTLY_TYPOGRAPHY)
+def test_normalize_text_fast_path_gives_the_full_normalisation(text: str) -> None:
+    assert normalize_text(text) == hashing._full(text)
+
+
+@settings(max_examples=500)
+@given(MOSTLY_TYPOGRAPHY)
+def test_folded_bytes_stops_looking_without_changing_the_words(text: str) -> None:
+    spaced = text
+    for char in _INVISIBLE:
+        spaced = spaced.replace(char, "")
+    for char in _PUNCTUATION:
+        spaced = spaced.replace(char, " ")
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", spaced).casefold())
+    assert folded_bytes(text) == folded.encode("utf-8", "surrogatepass")
 
 
 WORDS = st.lists(st.text(st.characters(exclude_categories=["Z", "C"]), min_size=1), max_size=8)

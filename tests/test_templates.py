@@ -3,10 +3,15 @@ poll, above or below the article body, goes; the article and look-alikes stay.""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aggregator.clean.learn import BlockCut, LearnSettings, Pattern
-from aggregator.clean.templates import template_cuts
+from aggregator.clean.templates import _recurs, edges_recur, template_cuts
 
 BODY = " ".join(["The council met on Tuesday and argued about the budget for hours."] * 3)
 SETTINGS = LearnSettings()
@@ -94,3 +99,43 @@ def test_a_frame_on_many_lines_of_one_entry_is_a_list_and_stays() -> None:
     entries = [[BODY, *notes] for _ in range(6)]
 
     assert cut_texts(entries) == [set() for _ in entries]
+
+
+# --- the cheap look before learning -----------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sets(st.sampled_from("abcdefgh"), max_size=4), max_size=12),
+    st.integers(min_value=1, max_value=8),
+)
+def test_recurs_answers_as_a_full_count_does(sets: list[set[str]], needed: int) -> None:
+    counts = Counter(key for keys in sets for key in keys)
+    expected = any(n >= needed for n in counts.values())
+    assert _recurs(iter(sets), needed, len(sets)) is expected
+
+
+def test_recurs_stops_reading_once_no_key_can_reach_the_bar() -> None:
+    read = []
+
+    def sets() -> Iterator[set[str]]:
+        for i in range(50):
+            read.append(i)
+            yield {f"line {i}", "shared" if i < 3 else f"other {i}"}
+
+    assert not _recurs(sets(), 25, 50)
+    assert len(read) == 29  # "shared" in 3, 21 sets left: it cannot reach 25
+
+
+def test_edges_recur_finds_a_dated_footer_and_nothing_in_distinct_entries() -> None:
+    learning = LearnSettings()
+    names = [chr(97 + n % 26) + chr(97 + n // 26) + "x" for n in range(40)]  # no digits
+    distinct = [
+        [f"{name} {w} wrote {w}{name} here {name}{w}" for w in "abcdefghij"] for name in names
+    ]
+    untitled = [f"t{n}" for n in range(40)]  # one word: no title key
+    assert not edges_recur(distinct, untitled, learning)
+    footed = [[*lines, f"Updated {1 + n % 28} June 2025"] for n, lines in enumerate(distinct)]
+    assert edges_recur(footed, untitled, learning)
+    titles = [f"{w} story {name}" for name, w in zip(names, ["Big", "Small"] * 20, strict=True)]
+    assert edges_recur(distinct, titles, learning)  # half the titles start "big"

@@ -20,7 +20,7 @@ import math
 import re
 import string
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 
 from .learn import BlockCut, LearnSettings, Pattern, normalize
@@ -160,21 +160,21 @@ def edges_recur(
     needed = max(settings.min_support, math.ceil(settings.min_share * len(entries)))
     # The lines as they are and the title words first: usually enough, and cheaper
     # than the frames of the short lines, looked at only when they are not.
-    plain = [
+    plain = (
         (
             {_normal(texts[i]) for i in _edges(len(texts))}
             | {f"title {side}: {word}" for side, word in _title_words(title)}
         )
         for texts, title in zip(entries, titles, strict=True)
-    ]
-    if _recurs(plain, needed):
+    )
+    if _recurs(plain, needed, len(entries)):
         return True
-    frames = [
+    frames = (
         {key for i in _edges(len(texts)) if texts[i].count(" ") < SHORT_WORDS
          for key in _keys("edge", texts[i])}
         for texts in entries
-    ]  # fmt: skip
-    return _recurs(frames, needed)
+    )  # fmt: skip
+    return _recurs(frames, needed, len(entries))
 
 
 def _edges(count: int) -> set[int]:
@@ -186,11 +186,18 @@ def _title_words(title: str) -> list[tuple[str, str]]:
     return [("starts", words[0]), ("ends", words[-1])] if len(words) > 1 else []
 
 
-def _recurs(keys_per_entry: Sequence[set[str]], needed: int) -> bool:
+def _recurs(keys_per_entry: Iterable[set[str]], needed: int, total: int) -> bool:
+    """Whether a key is in `needed` of the `total` entries' key sets. The sets are
+    made as they are read, and reading stops as soon as the answer is known: when the
+    commonest key so far could not reach `needed` even in every set still unread."""
     seen: dict[str, int] = {}
-    for keys in keys_per_entry:
+    most = 0
+    for done, keys in enumerate(keys_per_entry, 1):
         for key in keys:
             seen[key] = count = seen.get(key, 0) + 1
             if count >= needed:
                 return True
+            most = max(most, count)
+        if most + total - done < needed:
+            return False
     return False
