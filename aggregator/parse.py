@@ -40,6 +40,7 @@ __all__ = ["entry_key", "parse_feed", "xml_safe"]
 # CR; lone surrogates; U+FFFE and U+FFFF. feedparser passes numeric character
 # references such as `&#0;` through, and lxml refuses to serialise them.
 _NOT_XML_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_C0_CONTROLS = bytes(code for code in range(32) if code not in (9, 10, 13))
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 # Response headers feedparser reads when given bytes, besides Content-Location (which
 # we set): the charset and the language. It ignores the rest, so we do not copy them.
@@ -95,6 +96,14 @@ def entry_key(guid: str | None, link: str | None, title: str, content: str) -> s
 
 def xml_safe(text: str) -> str:
     """`text` without the characters XML 1.0 does not allow."""
+    # Nearly every text has none, and finding that out on its UTF-8 bytes (C0 controls
+    # deleted by a table, lead bytes of surrogates and of U+FFFE/U+FFFF looked for) is
+    # two to five times faster than the regex scan, which removes them when there are.
+    raw = text.encode("utf-8", "surrogatepass")
+    if len(raw.translate(None, _C0_CONTROLS)) == len(raw) and not (
+        b"\xed" in raw or b"\xef\xbf" in raw
+    ):
+        return text
     return _NOT_XML_CHAR.sub("", text)
 
 

@@ -305,3 +305,21 @@ def test_speed_ups_change_no_result_of_feedparser(tmp_path: Path) -> None:
     ours = [feedparser_dump.digest(p.read_bytes()) for p in paths]
     differ = [p.name for p, a, b in zip(paths, shipped, ours, strict=True) if a != b]
     assert not differ
+
+
+@settings(max_examples=500)
+@given(
+    st.text(
+        st.one_of(
+            st.characters(),
+            st.sampled_from(["\ud800", "\udfff", "\ufffe", "\uffff", "\x00", "\x0b", "\x1f"]),
+        )
+    )
+)
+def test_xml_safe_removes_what_the_xml_char_production_forbids(text: str) -> None:
+    kept = "".join(
+        c for c in text
+        if c in "\t\n\r" or 0x20 <= ord(c) <= 0xD7FF or 0xE000 <= ord(c) <= 0xFFFD
+        or ord(c) >= 0x10000
+    )  # fmt: skip
+    assert xml_safe(text) == kept
