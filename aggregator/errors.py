@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class AggregatorError(Exception):
     """Base of every error the aggregator raises on purpose."""
@@ -18,10 +20,18 @@ class ConfigError(AggregatorError):
 class FetchError(AggregatorError):
     """A source could not be fetched. `reason` is short and fit for one log line."""
 
-    def __init__(self, url: str, reason: str, *, http_status: int | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        reason: str,
+        *,
+        http_status: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         self.url = url
         self.reason = reason
         self.http_status = http_status
+        self.headers: Mapping[str, str] = headers or {}  # of an HTTP error: Retry-After
         super().__init__(f"{url}: {reason}")
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Literal
 
 FetchStatus = Literal["ok", "not_modified", "unchanged"]
-PollStatus = Literal["ok", "not_modified", "error"]
+PollStatus = Literal["ok", "not_modified", "error", "gone"]
 
 
 # --- fetch -------------------------------------------------------------------
@@ -159,6 +159,7 @@ class SourceRow:
     last_error: str | None = None
     next_poll_at: datetime | None = None
     last_success_at: datetime | None = None
+    status: str | None = None  # of the last poll: "ok", "not_modified", "error", "gone"
 
 
 @dataclass(frozen=True, slots=True)

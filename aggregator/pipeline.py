@@ -30,8 +30,9 @@ from .dedupe import DedupeSettings, NearSettings
 from .errors import AggregatorError, FetchError, ParseError, PublishError
 from .fetch import Fetcher, host_key
 from .models import CleanFeed, FetchResult, PollResult, SourceRow, TopicFeed
-from .schedule import next_poll
+from .schedule import FeedHints, HttpHints, NextPoll, SourceState, plan_next
 from .store import NotModified, Store
+from .store.schema import GONE
 from .worker import PlainLearning, PlainRules, WorkerPool, parse_and_clean
 
 if TYPE_CHECKING:
@@ -203,6 +204,10 @@ class Pipeline:
                 if on_result is not None:
                     on_result(result)
 
+        gone = [s for s in sources if s.status == GONE]
+        if gone:  # a 410 Gone stops polling: said again, not fetched again
+            emit([PollResult(s.url, "gone", error=s.last_error) for s in gone])
+            sources = [s for s in sources if s.status != GONE]
         workers = max(1, min(self.config.poll.workers, len(sources)))
         with ThreadPoolExecutor(workers, thread_name_prefix="fetch") as threads:
             for source in sources:
@@ -340,7 +345,7 @@ class Pipeline:
         try:
             result = self._save(fetched, now, token)
         except ParseError as exc:
-            result = self._save_error(source, str(exc), None, now, token)
+            result = self._save_error(source, str(exc), HttpHints(), now, token)
         except AggregatorError as exc:  # a store error for one source must not stop the rest
             log.error("source=%s status=error error=%s", source.url, exc)
             result = PollResult(source.url, "error", error=str(exc))
@@ -350,7 +355,7 @@ class Pipeline:
     def _unchanged(self, fetched: _Fetched, now: datetime, token: str | None) -> _Unchanged:
         assert fetched.result is not None
         result = fetched.result
-        next_at = next_poll(self._interval(fetched.source), 0, now, self.rand())
+        next_at = self._next_ok(fetched.source, result, now)
         poll = NotModified(fetched.source.id, token, result.validators, result.http_status, next_at)
         return _Unchanged(fetched.source, fetched.started, poll)
 
@@ -380,10 +385,11 @@ class Pipeline:
         source = fetched.source
         if fetched.error is not None:
             error = fetched.error
-            return self._save_error(source, error.reason, error.http_status, now, token)
+            http = HttpHints.of(error.http_status, error.headers, now)
+            return self._save_error(source, error.reason, http, now, token)
         assert fetched.result is not None and fetched.parsing is not None
         result = fetched.result
-        next_at = next_poll(self._interval(source), 0, now, self.rand())
+        next_at = self._next_ok(source, result, now)
         feed = fetched.parsing.result()
         new, updated, duplicates = self.store.save_poll(
             source.id,
@@ -398,23 +404,35 @@ class Pipeline:
         return PollResult(source.url, "ok", new, updated, duplicates, warning=feed.warning)
 
     def _save_error(
-        self,
-        source: SourceRow,
-        reason: str,
-        http_status: int | None,
-        now: datetime,
-        token: str | None,
+        self, source: SourceRow, reason: str, http: HttpHints, now: datetime, token: str | None
     ) -> PollResult:
-        next_at = next_poll(self._interval(source), source.error_count + 1, now, self.rand())
+        planned = self._plan(source, http, source.error_count + 1, now)
+        if planned.at is None:
+            reason = f"{reason}: the feed is gone, no longer polled"
         self.store.save_error(
             source.id,
             token=token,
             error=reason,
-            http_status=http_status,
+            http_status=http.status,
             now=now,
-            next_poll_at=next_at,
+            next_poll_at=planned.at,
         )
-        return PollResult(source.url, "error", error=reason)
+        return PollResult(source.url, "error" if planned.at else "gone", error=reason)
+
+    def _next_ok(self, source: SourceRow, result: FetchResult, now: datetime) -> datetime:
+        """The next poll after a successful one (a new body, a 304, an unchanged body)."""
+        http = HttpHints.of(result.http_status, result.headers, now)
+        planned = self._plan(source, http, 0, now)
+        assert planned.at is not None  # only a 410 stops polling, and that is an error
+        return planned.at
+
+    def _plan(self, source: SourceRow, http: HttpHints, errors: int, now: datetime) -> NextPoll:
+        """`schedule.plan_next` for a source; what the feed says of itself is not kept
+        yet (an empty FeedHints), nor the gaps between its entries."""
+        config_source = self._sources.get(source.url)
+        fixed = config_source is not None and config_source.interval is not None
+        state = SourceState(self._interval(source), fixed=fixed, errors=errors)
+        return plan_next(state, http, FeedHints(), now, self.rand())
 
     def _clean_rules(self, source: Source | None) -> PlainRules:
         """A source's rules (global ones first) in the form workers take, built once."""

@@ -200,6 +200,18 @@ def test_http_error_status_is_a_fetch_error(
     assert error.url == loopback.url("/feed")
 
 
+@pytest.mark.parametrize("status", [429, 503])
+def test_http_error_keeps_its_retry_after(
+    loopback: Loopback, fetcher: HttpFetcher, status: int
+) -> None:
+    loopback.route("/feed", b"slow down", status=status, headers={"Retry-After": "120"})
+
+    error = fetch_error(fetcher, loopback.url("/feed"))
+
+    assert error.http_status == status
+    assert error.headers["retry-after"] == "120"  # for the scheduler
+
+
 def test_connection_refused(fetcher: HttpFetcher) -> None:
     with socket.socket() as probe:  # a port nobody listens on once the probe is closed
         probe.bind(("127.0.0.1", 0))

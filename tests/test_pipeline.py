@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -170,3 +171,71 @@ def test_the_polling_process_never_loads_the_parse_and_clean_stages(tmp_path: Pa
     assert done.returncode == 0, done.stderr
     assert "ok " in done.stdout and "new=1" in done.stdout
     assert "loaded: []" in done.stdout
+
+
+# --- what responses say about the next poll -------------------------------------
+
+
+def _one_source(tmp_path: Path) -> tuple[Config, Store]:
+    config = parse_config(
+        {
+            "storage": "sqlite:///db.sqlite",
+            "topics": {"t": {"title": "T"}},
+            "sources": [{"url": A, "topics": ["t"], "interval": "30m"}],
+            "poll": {"processes": 0},
+        },
+        tmp_path,
+    )
+    store = Store(config.storage_url)
+    store.sync_sources(config, NOW)
+    return config, store
+
+
+def _next_poll(store: Store) -> datetime | None:
+    (row,) = store.sources()
+    return row.next_poll_at
+
+
+def test_retry_after_on_429_is_honoured(tmp_path: Path) -> None:
+    config, store = _one_source(tmp_path)
+    busy = FetchError(A, "HTTP 429 Too Many Requests", http_status=429,
+                      headers={"retry-after": "7200"})  # fmt: skip
+    with Pipeline(config, store, FakeFetcher({A: busy}), rand=lambda: 0.0) as pipeline:
+        (result,) = pipeline.poll(store.sources(), NOW)
+    assert result.status == "error"
+    assert _next_poll(store) == NOW + timedelta(hours=2)  # not the 30m backoff
+    store.close()
+
+
+def test_cache_control_max_age_on_success_and_304_is_a_floor(tmp_path: Path) -> None:
+    config, store = _one_source(tmp_path)
+    fresh = replace(FakeFetcher.result(A, FEED_A), headers={"cache-control": "max-age=7200"})
+    same = replace(FakeFetcher.result(A, status="not_modified"), headers=fresh.headers)
+    answers = iter([fresh, same])
+    fetcher = FakeFetcher(lambda location, validators: next(answers))
+    with Pipeline(config, store, fetcher, rand=lambda: 0.0) as pipeline:
+        pipeline.poll(store.sources(), NOW)
+        assert _next_poll(store) == NOW + timedelta(hours=2)
+        later = NOW + timedelta(hours=2)
+        (result,) = pipeline.poll(store.sources(), later)
+    assert result.status == "not_modified"
+    assert _next_poll(store) == later + timedelta(hours=2)
+    store.close()
+
+
+def test_410_gone_stops_polling_and_is_reported(tmp_path: Path) -> None:
+    config, store = _one_source(tmp_path)
+    fetcher = FakeFetcher({A: FetchError(A, "HTTP 410 Gone", http_status=410)})
+    with Pipeline(config, store, fetcher) as pipeline:
+        (first,) = pipeline.poll(store.sources(), NOW)
+        assert (first.status, first.error) == (
+            "gone",
+            "HTTP 410 Gone: the feed is gone, no longer polled",
+        )
+        (row,) = store.sources()
+        assert row.status == "gone" and row.last_error == first.error
+        assert store.claim_due(NOW + timedelta(days=30), 10, 60) == []  # never due again
+        (again,) = pipeline.poll(store.sources(), NOW + timedelta(days=1))  # `once` again
+    assert again.status == "gone" and again.error == first.error
+    assert len(fetcher.calls) == 1  # reported, not fetched again
+    store.close()

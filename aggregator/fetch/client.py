@@ -143,7 +143,8 @@ class HttpFetcher(PooledClient):
             _finish_empty_body(response)
             return replace(base, status="not_modified", validators=_updated(old, headers))
         if not 200 <= code < 300:
-            raise FetchError(url, f"HTTP {code} {phrase(response)}", http_status=code)
+            reason = f"HTTP {code} {phrase(response)}"
+            raise FetchError(url, reason, http_status=code, headers=headers)
         body = read_capped(response, url, self.poll.max_bytes, deadline)
         digest = xxhash.xxh3_128_hexdigest(body)
         new = Validators(headers.get("etag"), headers.get("last-modified"), digest)

@@ -214,9 +214,10 @@ class Store:
         error: str,
         http_status: int | None,
         now: datetime,
-        next_poll_at: datetime,
+        next_poll_at: datetime | None,
     ) -> None:
-        """Record a failed poll: validators and entries kept, error_count + 1."""
+        """Record a failed poll: validators and entries kept, error_count + 1. With
+        `next_poll_at` None the source is gone (HTTP 410): it is not polled again."""
         state = polls.error_state(error, http_status, now, next_poll_at)
         with self._begin(f"saving an error of source {source_id}") as conn:
             polls.finish_lease(conn, source_id, token, state)

@@ -37,7 +37,15 @@ from ..errors import StoreError
 from ..models import CleanEntry, CleanFeed, Validators
 from .candidates import NearIndex, StoredSignature, candidate_ids, load_candidates
 from .database import chunks
-from .schema import entries, entry_topics, fetch_state, source_memory, source_topics, sources
+from .schema import (
+    GONE,
+    entries,
+    entry_topics,
+    fetch_state,
+    source_memory,
+    source_topics,
+    sources,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,16 +84,20 @@ ONE_MORE_ERROR = fetch_state.c.error_count + 1  # one object: `finish_lease` cac
 
 
 def error_state(
-    error: str, http_status: int | None, now: datetime, next_poll_at: datetime
+    error: str,
+    http_status: int | None,
+    now: datetime,
+    next_poll_at: datetime | None,
 ) -> dict[str, Any]:
-    """fetch_state after a failed poll: validators kept, one more consecutive error."""
+    """fetch_state after a failed poll: validators kept, one more consecutive error.
+    Without a next poll the source is gone (410): it is never due again."""
     return {
-        "last_status": "error",
+        "last_status": "error" if next_poll_at is not None else GONE,
         "http_status": http_status,
         "last_error": error,
         "error_count": ONE_MORE_ERROR,
         "last_polled_at": now,
-        "next_poll_at": next_poll_at,
+        "next_poll_at": next_poll_at or now,
     }
 
 

@@ -100,6 +100,9 @@ source_topics = Table(
     Column("topic_id", String(64), ForeignKey("topics.id"), nullable=False),
     PrimaryKeyConstraint("source_id", "topic_id"),
 )
+# fetch_state.last_status of a source that answered 410 Gone: never polled again.
+GONE = "gone"
+
 fetch_state = Table(
     "fetch_state",
     metadata,

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, Connection, Row, Select, insert, or_, sele
 from ..config import Config
 from ..models import SourceRow, Validators
 from .database import chunks
-from .schema import fetch_state, source_topics, sources, topics
+from .schema import GONE, fetch_state, source_topics, sources, topics
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +119,7 @@ def source_query() -> Select[Any]:
     """Sources with their fetch state, as `source_row` reads them."""
     fs = fetch_state
     columns = [fs.c.etag, fs.c.last_modified, fs.c.body_hash, fs.c.error_count, fs.c.last_error]
-    columns += [fs.c.next_poll_at, fs.c.last_success_at]
+    columns += [fs.c.next_poll_at, fs.c.last_success_at, fs.c.last_status]
     return select(sources, *columns).outerjoin(fs, fs.c.source_id == sources.c.id)
 
 
@@ -137,6 +137,7 @@ def source_row(row: Row[Any]) -> SourceRow:
         last_error=row.last_error,
         next_poll_at=row.next_poll_at,
         last_success_at=row.last_success_at,
+        status=row.last_status,
     )
 
 
@@ -155,6 +156,11 @@ def unleased(now: datetime) -> ColumnElement[bool]:
     return or_(fetch_state.c.lease_until.is_(None), fetch_state.c.lease_until <= now)
 
 
+def not_gone() -> ColumnElement[bool]:
+    """Sources whose last answer was not 410 Gone: those are never polled again."""
+    return or_(fetch_state.c.last_status.is_(None), fetch_state.c.last_status != GONE)
+
+
 def due_query(now: datetime, limit: int) -> Select[Any]:
     """Enabled, due, unleased sources, oldest due first; rows another node has locked
     are skipped rather than waited for (PostgreSQL; SQLite ignores FOR UPDATE)."""
@@ -162,7 +168,7 @@ def due_query(now: datetime, limit: int) -> Select[Any]:
     return (
         select(fs.c.source_id, fs.c.fence)
         .join(sources, sources.c.id == fs.c.source_id)
-        .where(sources.c.enabled, fs.c.next_poll_at <= now, unleased(now))
+        .where(sources.c.enabled, fs.c.next_poll_at <= now, unleased(now), not_gone())
         .order_by(fs.c.next_poll_at, fs.c.source_id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=fs)
