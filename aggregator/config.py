@@ -193,6 +193,18 @@ class Poll(_Frozen):
     host_spacing: Duration | None = 1.0
     max_redirects: int = Field(default=10, ge=0, le=30)
     processes: int | None = Field(default=None, ge=0, le=64)  # parser processes; None = cores
+    # Sources without their own interval follow the rhythm of their entries, polled
+    # at half the usual gap between them, within these bounds (which also cap how far
+    # a server's or feed's freshness hints may push a poll).
+    adapt: StrictBool = True
+    min_interval: Duration = 300.0
+    max_interval: Duration = 86400.0
+
+    @model_validator(mode="after")
+    def _bounds_in_order(self) -> Poll:
+        if self.min_interval > self.max_interval:
+            raise ValueError("min_interval is longer than max_interval")
+        return self
 
     @field_validator("host_spacing", mode="before")
     @classmethod

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from .schedule import FeedHints
+
 FetchStatus = Literal["ok", "not_modified", "unchanged"]
 PollStatus = Literal["ok", "not_modified", "error", "gone"]
 
@@ -88,6 +90,7 @@ class ParsedFeed:
     feed_id: str | None
     entries: tuple[ParsedEntry, ...]
     warning: str | None = None  # bozo feeds with entries are accepted with a warning
+    hints: FeedHints = field(default_factory=FeedHints)  # its ttl, skipHours, rhythm...
 
 
 # --- clean -------------------------------------------------------------------
@@ -138,6 +141,7 @@ class CleanFeed:
     warning: str | None = None
     feed_id: str | None = None  # the feed's own id, for atom:source
     memory: str | None = None  # what cleaning learned of the source (JSON), None: nothing new
+    hints: FeedHints = field(default_factory=FeedHints)  # for the scheduler
 
 
 # --- store / dedupe ----------------------------------------------------------
@@ -160,6 +164,7 @@ class SourceRow:
     next_poll_at: datetime | None = None
     last_success_at: datetime | None = None
     status: str | None = None  # of the last poll: "ok", "not_modified", "error", "gone"
+    hints: FeedHints = field(default_factory=FeedHints)  # from the last body parsed
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ import inspect
 import io
 import re
 import textwrap
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from types import SimpleNamespace
@@ -32,6 +32,7 @@ from feedparser.util import FeedParserDict
 
 from .errors import ParseError
 from .models import Enclosure, ParsedEntry, ParsedFeed
+from .schedule import FeedHints
 from .urls import canonical_url, is_safe_link
 
 __all__ = ["entry_key", "parse_feed", "xml_safe"]
@@ -70,14 +71,42 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str] | None = Non
         raise ParseError(_no_entries_reason(result, body))
     feed = _get(result, "feed") or {}
     atom = str(_get(result, "version") or "").startswith("atom")
+    parsed = tuple(_entry(e, url, atom) for e in entries)
     return ParsedFeed(
         title=xml_safe(_get(feed, "title") or ""),
         link=_absolute(url, _link(feed, atom)),
         subtitle=xml_safe(_get(feed, "subtitle") or ""),
         feed_id=_text(feed, "id"),
-        entries=tuple(_entry(e, url, atom) for e in entries),
+        entries=parsed,
         warning="; ".join(filter(None, (repair, _bozo_reason(result)))) or None,
+        hints=_hints(feed, body, parsed),
     )
+
+
+def _hints(feed: dict[str, Any], body: bytes, entries: Sequence[ParsedEntry]) -> FeedHints:
+    """What the feed says of its rhythm: RSS ttl, the syndication module's update period,
+    skipHours and skipDays, and the dates of its entries."""
+    return FeedHints.of(
+        ttl=_get(feed, "ttl"),
+        update_period=_get(feed, "sy_updateperiod"),
+        update_frequency=_get(feed, "sy_updatefrequency"),
+        # feedparser keeps only the last <hour> and <day>: read the lists themselves.
+        skip_hours=_skip_list(body, b"skipHours", b"hour"),
+        skip_days=_skip_list(body, b"skipDays", b"day"),
+        dates=[d for e in entries if (d := e.published or e.updated) is not None],
+    )
+
+
+def _skip_list(body: bytes, outer: bytes, inner: bytes) -> list[str]:
+    """The texts of the `inner` elements of the first `outer` element (RSS 2.0, no
+    namespace); a document in another encoding than ASCII-compatible has none."""
+    if b"<" + outer not in body:
+        return []
+    block = re.search(rb"<" + outer + rb"\b[^>]*>(.*?)</" + outer + rb"\s*>", body, re.DOTALL)
+    if block is None:
+        return []
+    items = re.findall(rb"<" + inner + rb"\b[^>]*>([^<]{0,40})</" + inner + rb"\s*>", block[1])
+    return [item.decode("ascii", "replace").strip() for item in items[:168]]
 
 
 def entry_key(guid: str | None, link: str | None, title: str, content: str) -> str:

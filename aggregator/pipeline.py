@@ -30,7 +30,7 @@ from .dedupe import DedupeSettings, NearSettings
 from .errors import AggregatorError, FetchError, ParseError, PublishError
 from .fetch import Fetcher, host_key
 from .models import CleanFeed, FetchResult, PollResult, SourceRow, TopicFeed
-from .schedule import FeedHints, HttpHints, NextPoll, SourceState, plan_next
+from .schedule import FeedHints, HttpHints, NextPoll, Policy, SourceState, plan_next
 from .store import NotModified, Store
 from .store.schema import GONE
 from .worker import PlainLearning, PlainRules, WorkerPool, parse_and_clean
@@ -145,6 +145,10 @@ class Pipeline:
         self._pool_lock = threading.Lock()
         self._rules: dict[str | None, PlainRules] = {}
         self._learn_settings = PlainLearning.of(config.learning)
+        poll = config.poll
+        self._policy = Policy(
+            adapt=poll.adapt, min_interval=poll.min_interval, max_interval=poll.max_interval
+        )
         self._article_step: Articles | None = None
         _keep_big_buffers_out_of_the_heap()
 
@@ -355,7 +359,7 @@ class Pipeline:
     def _unchanged(self, fetched: _Fetched, now: datetime, token: str | None) -> _Unchanged:
         assert fetched.result is not None
         result = fetched.result
-        next_at = self._next_ok(fetched.source, result, now)
+        next_at = self._next_ok(fetched.source, result, now, fetched.source.hints)
         poll = NotModified(fetched.source.id, token, result.validators, result.http_status, next_at)
         return _Unchanged(fetched.source, fetched.started, poll)
 
@@ -389,8 +393,8 @@ class Pipeline:
             return self._save_error(source, error.reason, http, now, token)
         assert fetched.result is not None and fetched.parsing is not None
         result = fetched.result
-        next_at = self._next_ok(source, result, now)
         feed = fetched.parsing.result()
+        next_at = self._next_ok(source, result, now, feed.hints)
         new, updated, duplicates = self.store.save_poll(
             source.id,
             token=token,
@@ -406,7 +410,7 @@ class Pipeline:
     def _save_error(
         self, source: SourceRow, reason: str, http: HttpHints, now: datetime, token: str | None
     ) -> PollResult:
-        planned = self._plan(source, http, source.error_count + 1, now)
+        planned = self._plan(source, http, source.error_count + 1, now, source.hints)
         if planned.at is None:
             reason = f"{reason}: the feed is gone, no longer polled"
         self.store.save_error(
@@ -419,20 +423,26 @@ class Pipeline:
         )
         return PollResult(source.url, "error" if planned.at else "gone", error=reason)
 
-    def _next_ok(self, source: SourceRow, result: FetchResult, now: datetime) -> datetime:
-        """The next poll after a successful one (a new body, a 304, an unchanged body)."""
+    def _next_ok(
+        self, source: SourceRow, result: FetchResult, now: datetime, hints: FeedHints
+    ) -> datetime:
+        """The next poll after a successful one (a new body, a 304, an unchanged body):
+        `hints` are the feed's, from this body or the last one parsed."""
         http = HttpHints.of(result.http_status, result.headers, now)
-        planned = self._plan(source, http, 0, now)
+        planned = self._plan(source, http, 0, now, hints)
         assert planned.at is not None  # only a 410 stops polling, and that is an error
         return planned.at
 
-    def _plan(self, source: SourceRow, http: HttpHints, errors: int, now: datetime) -> NextPoll:
-        """`schedule.plan_next` for a source; what the feed says of itself is not kept
-        yet (an empty FeedHints), nor the gaps between its entries."""
+    def _plan(
+        self, source: SourceRow, http: HttpHints, errors: int, now: datetime, hints: FeedHints
+    ) -> NextPoll:
+        """`schedule.plan_next` for a source: an interval set for it in the config is
+        kept as it is; without one the default adapts to the gaps between its entries."""
         config_source = self._sources.get(source.url)
         fixed = config_source is not None and config_source.interval is not None
-        state = SourceState(self._interval(source), fixed=fixed, errors=errors)
-        return plan_next(state, http, FeedHints(), now, self.rand())
+        interval = self._interval(source)
+        state = SourceState(interval, fixed=fixed, errors=errors, entry_gap=hints.entry_gap)
+        return plan_next(state, http, hints, now, self.rand(), self._policy)
 
     def _clean_rules(self, source: Source | None) -> PlainRules:
         """A source's rules (global ones first) in the form workers take, built once."""

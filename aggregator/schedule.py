@@ -26,10 +26,13 @@ Retry-After), and what the feed says of itself (`FeedHints`: RSS `ttl`, `skipHou
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from itertools import pairwise
+from statistics import median
 
 JITTER = 0.1  # ±10% so sources configured together drift apart instead of polling in bursts
 MAX_BACKOFF = 24 * 3600.0  # a failing source is retried at least daily, never abandoned
@@ -111,6 +114,35 @@ class FeedHints:
     update_period: float | None = None  # seconds between updates (sy:updatePeriod/Frequency)
     skip_hours: frozenset[int] = frozenset()  # GMT hours 0-23
     skip_days: frozenset[int] = frozenset()  # 0 = Monday
+    entry_gap: float | None = None  # median seconds between its entries' dates
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "ttl": self.ttl,
+                "update_period": self.update_period,
+                "skip_hours": sorted(self.skip_hours),
+                "skip_days": sorted(self.skip_days),
+                "entry_gap": self.entry_gap,
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, data: str | None) -> FeedHints:
+        """The hints `to_json` wrote; none for anything else (a missing or damaged
+        value must not stop a source from being scheduled)."""
+        try:
+            raw = json.loads(data or "{}")
+            return cls(
+                ttl=_seconds(raw.get("ttl")),
+                update_period=_seconds(raw.get("update_period")),
+                skip_hours=frozenset(int(h) for h in raw.get("skip_hours", ()) if 0 <= h < 24),
+                skip_days=frozenset(int(d) for d in raw.get("skip_days", ()) if 0 <= d < 7),
+                entry_gap=_seconds(raw.get("entry_gap")),
+            )
+        except (ValueError, TypeError, AttributeError):
+            return cls()
 
     @classmethod
     def of(
@@ -120,8 +152,10 @@ class FeedHints:
         update_frequency: str | None = None,
         skip_hours: Iterable[str] = (),
         skip_days: Iterable[str] = (),
+        dates: Iterable[datetime] = (),
     ) -> FeedHints:
-        """The hints from the feed's own strings; what cannot be read is left out."""
+        """The hints from the feed's own strings and its entries' dates; what cannot be
+        read is left out."""
         minutes = _positive_number(ttl)
         period = _PERIODS.get((update_period or "").strip().lower())
         frequency = _positive_number(update_frequency) if update_frequency else 1.0
@@ -132,6 +166,7 @@ class FeedHints:
             update_period=period / frequency if period is not None and frequency else None,
             skip_hours=frozenset(hours),
             skip_days=frozenset(days),
+            entry_gap=_median_gap(dates),
         )
 
 
@@ -291,6 +326,22 @@ def _positive_number(value: str | None, *, allow_zero: bool = False) -> float | 
     if number != number or number in (float("inf"), float("-inf")):  # NaN, infinities
         return None
     return number if number > 0 or (allow_zero and number == 0) else None
+
+
+def _seconds(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and value > 0 else None
+
+
+MIN_DATED = 3  # entries with distinct dates needed before their gaps say anything
+
+
+def _median_gap(dates: Iterable[datetime]) -> float | None:
+    """The median gap between consecutive distinct dates (the feed's rhythm), or None
+    with fewer than `MIN_DATED` of them."""
+    ordered = sorted(set(dates))
+    if len(ordered) < MIN_DATED:
+        return None
+    return median((later - earlier).total_seconds() for earlier, later in pairwise(ordered))
 
 
 def _hour(value: str) -> int | None:

@@ -162,6 +162,7 @@ def parse_and_clean(
         warning=feed.warning,
         feed_id=_safe_id(feed.feed_id),
         memory=new if new != memory else None,
+        hints=feed.hints,
     )
 
 

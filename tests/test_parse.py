@@ -63,6 +63,8 @@ def _jsonable(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
+    if isinstance(value, frozenset):
+        return sorted(value)
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     return value
@@ -323,3 +325,24 @@ def test_xml_safe_removes_what_the_xml_char_production_forbids(text: str) -> Non
         or ord(c) >= 0x10000
     )  # fmt: skip
     assert xml_safe(text) == kept
+
+
+def test_what_a_feed_says_of_its_rhythm_is_read() -> None:
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0" '
+        b'xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"><channel><title>t</title>'
+        b"<ttl>60</ttl><sy:updatePeriod>daily</sy:updatePeriod>"
+        b"<sy:updateFrequency>2</sy:updateFrequency>"
+        b"<skipHours><hour>1</hour><hour> 2 </hour></skipHours><skipDays><day>Sunday</day>"
+        b"</skipDays>"
+        + b"".join(
+            b"<item><title>%d</title><guid>%d</guid><pubDate>Mon, 03 Mar 2025 %02d:00:00 GMT"
+            b"</pubDate></item>" % (n, n, hour)
+            for n, hour in enumerate((10, 14, 20))
+        )
+        + b"</channel></rss>"
+    )
+    hints = parse_feed(body, url=FEED_URL).hints
+    assert (hints.ttl, hints.update_period) == (3600, 12 * 3600)
+    assert (hints.skip_hours, hints.skip_days) == ({1, 2}, {6})
+    assert hints.entry_gap == 5 * 3600  # gaps of 4h and 6h

@@ -239,3 +239,50 @@ def test_410_gone_stops_polling_and_is_reported(tmp_path: Path) -> None:
     assert again.status == "gone" and again.error == first.error
     assert len(fetcher.calls) == 1  # reported, not fetched again
     store.close()
+
+
+def _feed_with(channel_extra: str, dates: list[str]) -> bytes:
+    items = [Item(f"g{n}", f"Story {n}", f"https://a.example/{n}", article(f"s{n}"), date)
+             for n, date in enumerate(dates)]  # fmt: skip
+    return rss("A", items).replace(b"<description>test</description>", channel_extra.encode())
+
+
+def test_the_feeds_ttl_is_kept_for_the_polls_that_bring_no_feed(tmp_path: Path) -> None:
+    config, store = _one_source(tmp_path)
+    body = _feed_with("<ttl>120</ttl><skipHours><hour>16</hour></skipHours>", [Item.date])
+    answers = iter([FakeFetcher.result(A, body), FakeFetcher.result(A, status="not_modified")])
+    fetcher = FakeFetcher(lambda location, validators: next(answers))
+    with Pipeline(config, store, fetcher, rand=lambda: 0.0) as pipeline:
+        pipeline.poll(store.sources(), NOW)
+        assert _next_poll(store) == NOW + timedelta(hours=2)  # ttl over the 30m interval
+        (row,) = store.sources()
+        assert row.hints.ttl == 7200 and row.hints.skip_hours == {16}
+        later = NOW + timedelta(hours=2)  # 14:00; +2h lands in the skipped hour 16
+        pipeline.poll(store.sources(), later)
+    assert _next_poll(store) == later + timedelta(hours=3)  # 17:00 GMT
+    store.close()
+
+
+def test_a_source_without_its_own_interval_follows_its_entries(tmp_path: Path) -> None:
+    config = parse_config(
+        {
+            "storage": "sqlite:///db.sqlite",
+            "topics": {"t": {"title": "T"}},
+            "sources": [{"url": u, "topics": ["t"]} for u in (A, B)],
+            "poll": {"processes": 0, "interval": "30m"},
+        },
+        tmp_path,
+    )
+    store = Store(config.storage_url)
+    store.sync_sources(config, NOW)
+    every_8h = [f"Mon, 24 Feb 2025 {h:02d}:00:00 +0000" for h in (0, 8, 16)]
+    every_8h.append("Tue, 25 Feb 2025 00:00:00 +0000")
+    body = _feed_with("", every_8h)
+    fetcher = FakeFetcher({A: FakeFetcher.result(A, body), B: FakeFetcher.result(B, FEED_A)})
+    with Pipeline(config, store, fetcher, rand=lambda: 0.5) as pipeline:
+        pipeline.poll(store.sources(), NOW)
+    rows = {r.url: r for r in store.sources()}
+    assert rows[A].hints.entry_gap == 8 * 3600
+    assert rows[A].next_poll_at == NOW + timedelta(hours=4)  # half the gap
+    assert rows[B].next_poll_at == NOW + timedelta(minutes=30)  # one entry: no rhythm yet
+    store.close()

@@ -226,3 +226,16 @@ def test_feed_hints_of_strings() -> None:
     assert hints == FeedHints(3600, DAY, frozenset({0, 23}), frozenset({6}))
     assert FeedHints.of(ttl="-5", update_period="fortnightly") == FeedHints()
     assert FeedHints.of(update_period="daily", update_frequency="0").update_period is None
+
+
+def test_feed_hints_survive_the_store_and_damage_is_no_hints() -> None:
+    hints = FeedHints(3600, DAY, frozenset({0, 23}), frozenset({6}), entry_gap=5400)
+    assert FeedHints.from_json(hints.to_json()) == hints
+    for damaged in (None, "", "[]", "{", '{"ttl": "soon"}', '{"skip_hours": [99]}'):
+        assert FeedHints.from_json(damaged) == FeedHints()
+
+
+def test_entry_gap_is_the_median_gap_between_distinct_dates() -> None:
+    at = [NOW + timedelta(hours=h) for h in (0, 1, 1, 5, 11)]  # gaps 1h, 4h, 6h
+    assert FeedHints.of(dates=at).entry_gap == 4 * HOUR
+    assert FeedHints.of(dates=at[:3]).entry_gap is None  # two distinct dates say nothing

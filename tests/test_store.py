@@ -121,7 +121,7 @@ def test_migration_creates_the_schema(tmp_path: Path) -> None:
     try:
         assert set(inspect(store.engine).get_table_names()) == TABLES | {"alembic_version"}
         with store.engine.connect() as conn:
-            assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0003"
+            assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0004"
             assert conn.scalar(text("PRAGMA journal_mode")) == "wal"
             assert conn.scalar(text("PRAGMA foreign_keys")) == 1
             assert conn.scalar(text("PRAGMA busy_timeout")) == 5000

@@ -132,7 +132,8 @@ class Store:
         state = polls.ok_state(validators, http_status, now, next_poll_at)
         with self._begin(f"saving a poll of source {source_id}") as conn:
             # Fence first: the UPDATE also takes the write lock, so the reads are current.
-            polls.finish_lease(conn, source_id, token, state | {"warning": feed.warning})
+            kept = {"warning": feed.warning, "feed_hints": feed.hints.to_json()}
+            polls.finish_lease(conn, source_id, token, state | kept)
             source = polls.poll_source(conn, source_id)
             index = self.near_index
             plan, through = polls.plan(conn, source_id, source, feed, now, topics, dedupe, index)

@@ -121,6 +121,7 @@ fetch_state = Table(
     _when("last_polled_at"),
     _when("last_success_at"),
     Column("warning", Text),
+    Column("feed_hints", Text),  # JSON of schedule.FeedHints, from the last parsed body
     Index(None, "next_poll_at"),
 )
 entries = Table(

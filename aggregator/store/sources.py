@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Connection, Row, Select, insert, or_, sele
 
 from ..config import Config
 from ..models import SourceRow, Validators
+from ..schedule import FeedHints
 from .database import chunks
 from .schema import GONE, fetch_state, source_topics, sources, topics
 
@@ -119,7 +120,7 @@ def source_query() -> Select[Any]:
     """Sources with their fetch state, as `source_row` reads them."""
     fs = fetch_state
     columns = [fs.c.etag, fs.c.last_modified, fs.c.body_hash, fs.c.error_count, fs.c.last_error]
-    columns += [fs.c.next_poll_at, fs.c.last_success_at, fs.c.last_status]
+    columns += [fs.c.next_poll_at, fs.c.last_success_at, fs.c.last_status, fs.c.feed_hints]
     return select(sources, *columns).outerjoin(fs, fs.c.source_id == sources.c.id)
 
 
@@ -138,6 +139,7 @@ def source_row(row: Row[Any]) -> SourceRow:
         next_poll_at=row.next_poll_at,
         last_success_at=row.last_success_at,
         status=row.last_status,
+        hints=FeedHints.from_json(row.feed_hints),
     )
 
 
