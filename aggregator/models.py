@@ -165,6 +165,7 @@ class SourceRow:
     last_success_at: datetime | None = None
     status: str | None = None  # of the last poll: "ok", "not_modified", "error", "gone"
     hints: FeedHints = field(default_factory=FeedHints)  # from the last body parsed
+    moved_to: str | None = None  # where a 301/308 sent its polls
 
 
 @dataclass(frozen=True, slots=True)

@@ -280,6 +280,8 @@ class Pipeline:
         started = time.monotonic()
         config_source = self._sources.get(source.url)
         location = self.config.source_location(config_source) if config_source else source.url
+        if source.moved_to is not None and location == source.url:  # not a local file
+            location = source.moved_to  # where a 301/308 sent it
         try:
             result = self.fetcher.fetch(location, source.validators)
         except FetchError as exc:
@@ -359,8 +361,10 @@ class Pipeline:
     def _unchanged(self, fetched: _Fetched, now: datetime, token: str | None) -> _Unchanged:
         assert fetched.result is not None
         result = fetched.result
-        next_at = self._next_ok(fetched.source, result, now, fetched.source.hints)
-        poll = NotModified(fetched.source.id, token, result.validators, result.http_status, next_at)
+        source = fetched.source
+        next_at = self._next_ok(source, result, now, source.hints)
+        moved = _moved(source, result)
+        poll = NotModified(source.id, token, result.validators, result.http_status, next_at, moved)
         return _Unchanged(fetched.source, fetched.started, poll)
 
     def _save_unchanged(self, unchanged: Sequence[_Unchanged], now: datetime) -> list[PollResult]:
@@ -377,7 +381,7 @@ class Pipeline:
         for item, error in zip(unchanged, errors, strict=True):
             url = item.source.url
             if error is None:
-                result = PollResult(url, "not_modified")
+                result = PollResult(url, "not_modified", warning=_move_note(item.poll.moved_to))
             else:
                 log.error("source=%s status=error error=%s", url, error)
                 result = PollResult(url, "error", error=str(error))
@@ -395,6 +399,7 @@ class Pipeline:
         result = fetched.result
         feed = fetched.parsing.result()
         next_at = self._next_ok(source, result, now, feed.hints)
+        moved = _moved(source, result)
         new, updated, duplicates = self.store.save_poll(
             source.id,
             token=token,
@@ -404,8 +409,10 @@ class Pipeline:
             now=now,
             next_poll_at=next_at,
             dedupe=dedupe_settings(self.config),
+            moved_to=moved,
         )
-        return PollResult(source.url, "ok", new, updated, duplicates, warning=feed.warning)
+        warning = "; ".join(filter(None, (_move_note(moved), feed.warning))) or None
+        return PollResult(source.url, "ok", new, updated, duplicates, warning=warning)
 
     def _save_error(
         self, source: SourceRow, reason: str, http: HttpHints, now: datetime, token: str | None
@@ -520,6 +527,19 @@ class _InlineExecutor(Executor):
         except BaseException as exc:  # handed to the caller through the future
             future.set_exception(exc)
         return future
+
+
+def _moved(source: SourceRow, result: FetchResult) -> str | None:
+    """Where a permanent redirect (301/308 all the way) sent this poll, if that is
+    news: a 302/307 anywhere in the chain is not persisted."""
+    target = result.permanent_redirect
+    return target if target is not None and target != (source.moved_to or source.url) else None
+
+
+def _move_note(moved: str | None) -> str | None:
+    if moved is None:
+        return None
+    return f"moved permanently to {moved}: polled there from now on (update config.yaml)"
 
 
 def _log_line(result: PollResult) -> str:

@@ -286,3 +286,33 @@ def test_a_source_without_its_own_interval_follows_its_entries(tmp_path: Path) -
     assert rows[A].next_poll_at == NOW + timedelta(hours=4)  # half the gap
     assert rows[B].next_poll_at == NOW + timedelta(minutes=30)  # one entry: no rhythm yet
     store.close()
+
+
+def test_a_permanent_redirect_moves_the_polls_and_is_reported_once(tmp_path: Path) -> None:
+    config, store = _one_source(tmp_path)
+    new_home = "https://new.example/feed"
+    moved = FakeFetcher.result(A, FEED_A, final_url=new_home, permanent_redirect=new_home)
+    fetcher = FakeFetcher({A: moved, new_home: FakeFetcher.result(new_home, FEED_A)})
+    with Pipeline(config, store, fetcher) as pipeline:
+        (first,) = pipeline.poll(store.sources(), NOW)
+        (second,) = pipeline.poll(store.sources(), NOW + timedelta(hours=1))
+    assert first.warning is not None and f"moved permanently to {new_home}" in first.warning
+    assert second.warning is None  # said once
+    assert [location for location, _ in fetcher.calls] == [A, new_home]
+    (row,) = store.sources()
+    assert (row.url, row.moved_to) == (A, new_home)  # the config's URL stays its name
+    store.close()
+
+
+def test_a_temporary_redirect_is_not_persisted(tmp_path: Path) -> None:
+    config, store = _one_source(tmp_path)
+    elsewhere = "https://cdn.example/feed"
+    fetcher = FakeFetcher({A: FakeFetcher.result(A, FEED_A, final_url=elsewhere)})  # a 302
+    with Pipeline(config, store, fetcher) as pipeline:
+        (first,) = pipeline.poll(store.sources(), NOW)
+        pipeline.poll(store.sources(), NOW + timedelta(hours=1))
+    assert first.warning is None
+    assert [location for location, _ in fetcher.calls] == [A, A]
+    (row,) = store.sources()
+    assert row.moved_to is None
+    store.close()

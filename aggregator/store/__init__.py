@@ -47,6 +47,7 @@ class NotModified:
     validators: Validators
     http_status: int | None
     next_poll_at: datetime
+    moved_to: str | None = None  # a 301/308 target, polled from now on
 
 
 class Store:
@@ -122,14 +123,16 @@ class Store:
         next_poll_at: datetime,
         topics: Sequence[str] | None = None,
         dedupe: DedupeSettings = DEFAULT_DEDUPE,
+        moved_to: str | None = None,
     ) -> tuple[int, int, int]:
         """Store a successful poll; returns (new, updated, duplicates), see `PollPlan`.
 
         `topics` defaults to the source's topics in the store. With a `token` the write
         is fenced: if the lease is no longer that token, StoreError and nothing written.
         `dedupe` says how copies of a story are found and where they are merged.
+        `moved_to`: where a permanent redirect sent this poll, polled from now on.
         """
-        state = polls.ok_state(validators, http_status, now, next_poll_at)
+        state = polls.ok_state(validators, http_status, now, next_poll_at, moved_to=moved_to)
         with self._begin(f"saving a poll of source {source_id}") as conn:
             # Fence first: the UPDATE also takes the write lock, so the reads are current.
             kept = {"warning": feed.warning, "feed_hints": feed.hints.to_json()}
@@ -191,7 +194,9 @@ class Store:
         lost its lease (nothing written for that poll); a database failure raises
         StoreError and writes nothing."""
         states = [
-            polls.ok_state(p.validators, p.http_status, now, p.next_poll_at, "not_modified")
+            polls.ok_state(
+                p.validators, p.http_status, now, p.next_poll_at, "not_modified", p.moved_to
+            )
             for p in unchanged
         ]
         with self._begin(f"saving {len(unchanged)} not-modified poll(s)") as conn:

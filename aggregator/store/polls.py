@@ -64,9 +64,12 @@ def ok_state(
     now: datetime,
     next_poll_at: datetime,
     status: str = "ok",
+    moved_to: str | None = None,
 ) -> dict[str, Any]:
-    """fetch_state after a successful poll: new validators, errors forgotten."""
-    return {
+    """fetch_state after a successful poll: new validators, errors forgotten; with
+    `moved_to`, where a permanent redirect now sends the source's polls."""
+    moved = {"moved_to": moved_to} if moved_to is not None else {}
+    return moved | {
         "etag": validators.etag,
         "last_modified": validators.last_modified,
         "body_hash": validators.body_hash,

@@ -122,6 +122,7 @@ fetch_state = Table(
     _when("last_success_at"),
     Column("warning", Text),
     Column("feed_hints", Text),  # JSON of schedule.FeedHints, from the last parsed body
+    Column("moved_to", Text),  # where a 301/308 sent us: polled there from then on
     Index(None, "next_poll_at"),
 )
 entries = Table(

@@ -121,6 +121,7 @@ def source_query() -> Select[Any]:
     fs = fetch_state
     columns = [fs.c.etag, fs.c.last_modified, fs.c.body_hash, fs.c.error_count, fs.c.last_error]
     columns += [fs.c.next_poll_at, fs.c.last_success_at, fs.c.last_status, fs.c.feed_hints]
+    columns.append(fs.c.moved_to)
     return select(sources, *columns).outerjoin(fs, fs.c.source_id == sources.c.id)
 
 
@@ -140,6 +141,7 @@ def source_row(row: Row[Any]) -> SourceRow:
         last_success_at=row.last_success_at,
         status=row.last_status,
         hints=FeedHints.from_json(row.feed_hints),
+        moved_to=row.moved_to,
     )
 
 
