@@ -1,18 +1,26 @@
 """HTTP server: a small WSGI app serving the published topic feeds. Reads files only.
 
-`/feeds/<topic>.xml` is served from the output directory with a strong ETag from
-the content and 304 for a matching If-None-Match; `/` lists the topics with
-subscribe links; `/healthz` answers 200. Only configured topic ids map to files, so
-no request path can reach outside the feeds directory.
+`/feeds/<topic>.xml` is served from the output directory as `application/atom+xml`:
+each version of a file is read, hashed and gzipped once (`_Published`), then served
+with a strong ETag from its content (another one for the gzipped form, sent when the
+client accepts gzip), Last-Modified, Cache-Control and `Vary: Accept-Encoding`; a
+matching If-None-Match (or, without one, an If-Modified-Since not older than the
+file) gets 304. `/` lists the topics with subscribe links; `/healthz` answers 200.
+Only configured topic ids map to files, so no request path can reach outside the
+feeds directory.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import html
 import threading
 from collections.abc import Callable, Iterable
-from email.utils import formatdate
+from dataclasses import dataclass
+from datetime import UTC
+from email.utils import formatdate, parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 
 from .config import Config
@@ -27,6 +35,8 @@ class FeedApp:
 
     def __init__(self, config_ref: Callable[[], Config]) -> None:
         self._config = config_ref
+        self._lock = threading.Lock()
+        self._cache: dict[Path, _Published] = {}
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
@@ -44,24 +54,40 @@ class FeedApp:
         config = self._config()
         if topic not in config.topics:  # only known ids: nothing else can name a file
             return _plain(start_response, "404 Not Found", "no such topic\n")
-        path = config.output_dir / f"{topic}.xml"
         try:
-            data = path.read_bytes()
-            mtime = path.stat().st_mtime
+            published = self._published(config.output_dir / f"{topic}.xml")
         except FileNotFoundError:
             return _plain(start_response, "404 Not Found", "topic not published yet\n")
-        etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+        zipped = _accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
+        etag = published.gzip_etag if zipped else published.etag
         headers = [
             ("Content-Type", ATOM),
             ("ETag", etag),
-            ("Last-Modified", formatdate(mtime, usegmt=True)),
+            ("Last-Modified", formatdate(published.mtime, usegmt=True)),
             ("Cache-Control", "public, max-age=60"),
+            ("Vary", "Accept-Encoding"),
         ]
-        if etag in _etags(environ.get("HTTP_IF_NONE_MATCH", "")):
+        if _not_modified(environ, etag, published.mtime):
             start_response("304 Not Modified", headers)
-            return [b""]
+            return []
+        data = published.gzipped if zipped else published.data
+        if zipped:
+            headers.append(("Content-Encoding", "gzip"))
         start_response("200 OK", [*headers, ("Content-Length", str(len(data)))])
-        return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else data]
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [data]
+
+    def _published(self, path: Path) -> _Published:
+        """The file's current version, read, hashed and gzipped once per version."""
+        stat = path.stat()
+        version = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        with self._lock:
+            cached = self._cache.get(path)
+        if cached is not None and cached.version == version:
+            return cached
+        published = _Published.of(path.read_bytes(), version, stat.st_mtime)
+        with self._lock:
+            self._cache[path] = published
+        return published
 
     def _index(self, start_response: StartResponse) -> Iterable[bytes]:
         config = self._config()
@@ -87,8 +113,60 @@ class FeedApp:
         return [page]
 
 
-def _etags(header: str) -> set[str]:
-    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
+@dataclass(frozen=True, slots=True)
+class _Published:
+    """One version of a published feed file, in both encodings we serve."""
+
+    version: tuple[int, int, int]  # mtime_ns, size, inode: a rewrite is a new version
+    mtime: float
+    data: bytes
+    etag: str
+    gzipped: bytes
+    gzip_etag: str
+
+    @classmethod
+    def of(cls, data: bytes, version: tuple[int, int, int], mtime: float) -> _Published:
+        tag = hashlib.sha256(data).hexdigest()[:32]
+        # mtime=0: the same content always gzips to the same bytes (a stable ETag).
+        gzipped = gzip.compress(data, compresslevel=6, mtime=0)
+        return cls(version, mtime, data, f'"{tag}"', gzipped, f'"{tag}-gzip"')
+
+
+def _accepts_gzip(header: str) -> bool:
+    """Whether Accept-Encoding allows gzip: named (or `*` when it is not) with q > 0."""
+    qualities: dict[str, float] = {}
+    for item in header.split(","):
+        name, _, params = item.partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        qualities[name.strip().lower()] = quality
+    named = qualities.get("gzip", qualities.get("x-gzip"))
+    return (named if named is not None else qualities.get("*", 0.0)) > 0
+
+
+def _not_modified(environ: Environ, etag: str, mtime: float) -> bool:
+    """RFC 9110 13.2.2: If-None-Match decides when present (weak comparison); else
+    If-Modified-Since, when the file is not newer than it (to the second)."""
+    if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+    if if_none_match is not None:
+        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        return etag in tags or "*" in tags
+    since = environ.get("HTTP_IF_MODIFIED_SINCE")
+    if not since:
+        return False
+    try:
+        when = parsedate_to_datetime(since)
+    except (TypeError, ValueError, IndexError):
+        return False  # an invalid date is ignored (RFC 9110 13.1.3)
+    if when.tzinfo is None:  # "-0000": HTTP dates are GMT all the same
+        when = when.replace(tzinfo=UTC)
+    return int(mtime) <= when.timestamp()
 
 
 def _plain(start_response: StartResponse, status: str, text: str) -> Iterable[bytes]:
