@@ -6,11 +6,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from .config import Config
 from .fetch import HttpFetcher
 from .pipeline import Pipeline
 from .store import Store
+
+if TYPE_CHECKING:
+    from .opml import Subscription
 
 
 @dataclass(frozen=True)
@@ -32,3 +36,12 @@ def open_app(config: Config, now: datetime) -> Iterator[App]:
             yield App(config, store, fetcher, pipeline)
     finally:
         store.close()
+
+
+def subscriptions(config: Config, store: Store) -> list[Subscription]:
+    """The configured sources as OPML subscriptions, with what their feeds said of
+    themselves (title, site) from the store."""
+    from .opml import subscriptions_of
+
+    known = {row.url: (row.title, row.link) for row in store.sources()}
+    return subscriptions_of(((s.url, s.topics, s.name) for s in config.sources), known)

@@ -59,6 +59,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     unmerge.add_argument("entry", help="the duplicate's output id, link or guid")
     unmerge.set_defaults(verbose=False)
+    importing = commands.add_parser(
+        "import-opml", help="add an OPML list's feeds to config.yaml as sources"
+    )
+    importing.add_argument(
+        "-c", "--config", type=Path, default=Path("config.yaml"), help="default: ./config.yaml"
+    )
+    importing.add_argument("file", type=Path, help="the OPML file")
+    importing.add_argument(
+        "--topic", help="topic of feeds whose OPML folder or category names no topic"
+    )
+    importing.set_defaults(verbose=False)
+    exporting = commands.add_parser("export-opml", help="the sources as an OPML list")
+    exporting.add_argument(
+        "-c", "--config", type=Path, default=Path("config.yaml"), help="default: ./config.yaml"
+    )
+    exporting.add_argument("-o", "--output", type=Path, help="write here, not to stdout")
+    exporting.set_defaults(verbose=False)
     return parser
 
 
@@ -127,6 +144,41 @@ def cmd_unmerge(config: Config, entry: str) -> int:
     return EXIT_OK
 
 
+def cmd_import_opml(config_path: Path, file: Path, topic: str | None) -> int:
+    from .config_edit import add_sources
+    from .opml import read_opml
+
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read: {exc.strerror}") from exc
+    done = add_sources(config_path, read_opml(data, str(file)), topic)
+    for url in done.added:
+        print(f"added {url}")
+    for url, why in done.skipped:
+        print(f"skipped {url}: {why}")
+    print(f"{len(done.added)} added, {len(done.skipped)} skipped; {config_path} updated"
+          if done.added else f"nothing added; {config_path} unchanged")  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_export_opml(config: Config, output: Path | None) -> int:
+    from .app import subscriptions
+    from .opml import export_opml
+    from .store import Store
+
+    store = Store(config.storage_url)
+    try:
+        data = export_opml(subscriptions(config, store), datetime.now(UTC))
+    finally:
+        store.close()
+    if output is None:
+        sys.stdout.buffer.write(data)
+    else:
+        output.write_bytes(data)
+    return EXIT_OK
+
+
 def cmd_run(config_path: Path, config: Config) -> int:
     from .daemon import Daemon
 
@@ -151,7 +203,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_explain(config, args.entry, args.source)
         if args.command == "unmerge":
             return cmd_unmerge(config, args.entry)
+        if args.command == "import-opml":
+            return cmd_import_opml(args.config, args.file, args.topic)
+        if args.command == "export-opml":
+            return cmd_export_opml(config, args.output)
         return cmd_run(args.config, config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     except AggregatorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE

@@ -40,13 +40,18 @@ class Daemon:
         self._stop = threading.Event()
         self._app: App | None = None
 
+    def _opml(self, app: App) -> bytes:
+        from .app import subscriptions
+        from .opml import export_opml
+
+        return export_opml(subscriptions(self.config, app.store), self.clock())
+
     def run(self) -> int:
         with open_app(self.config, self.clock()) as app:
             self._app = app
             app.pipeline.publish(self.clock())
-            server = HttpServer(
-                FeedApp(lambda: self.config), self.config.server.host, self.config.server.port
-            )
+            feeds = FeedApp(lambda: self.config, opml=lambda: self._opml(app))
+            server = HttpServer(feeds, self.config.server.host, self.config.server.port)
             server.start()
             log.info("serving on http://%s:%d/", self.config.server.host, server.port)
             scheduler = self._scheduler()

@@ -5,9 +5,10 @@ each version of a file is read, hashed and gzipped once (`_Published`), then ser
 with a strong ETag from its content (another one for the gzipped form, sent when the
 client accepts gzip), Last-Modified, Cache-Control and `Vary: Accept-Encoding`; a
 matching If-None-Match (or, without one, an If-Modified-Since not older than the
-file) gets 304. `/` lists the topics with subscribe links; `/healthz` answers 200.
-Only configured topic ids map to files, so no request path can reach outside the
-feeds directory.
+file) gets 304. `/` lists the topics with subscribe links; `/healthz` answers 200;
+`/opml` is the subscription list (OPML 2.0), when the app is given one. Only
+configured topic ids map to files, so no request path can reach outside the feeds
+directory.
 """
 
 from __future__ import annotations
@@ -28,13 +29,17 @@ from .config import Config
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
 ATOM = "application/atom+xml; charset=utf-8"
+OPML = "text/x-opml; charset=utf-8"
 
 
 class FeedApp:
     """The WSGI application. `config_ref` returns the config in force (it may be reloaded)."""
 
-    def __init__(self, config_ref: Callable[[], Config]) -> None:
+    def __init__(
+        self, config_ref: Callable[[], Config], opml: Callable[[], bytes] | None = None
+    ) -> None:
         self._config = config_ref
+        self._opml = opml  # the subscription list, made when asked
         self._lock = threading.Lock()
         self._cache: dict[Path, _Published] = {}
 
@@ -46,6 +51,11 @@ class FeedApp:
             return _plain(start_response, "200 OK", "ok\n")
         if path == "/":
             return self._index(start_response)
+        if path == "/opml" and self._opml is not None:
+            data = self._opml()
+            headers = [("Content-Type", OPML), ("Content-Length", str(len(data)))]
+            start_response("200 OK", headers)
+            return [] if environ.get("REQUEST_METHOD") == "HEAD" else [data]
         if path.startswith("/feeds/") and path.endswith(".xml"):
             return self._feed(environ, start_response, path[len("/feeds/") : -len(".xml")])
         return _plain(start_response, "404 Not Found", "not found\n")
@@ -184,7 +194,8 @@ class HttpServer:
         from waitress.server import create_server
 
         self._server = create_server(app, host=host, port=port, threads=4, ident="aggregator")
-        self._thread = threading.Thread(target=self._server.run, name="http", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name="http", daemon=True)
+        self._closing = threading.Event()
 
     @property
     def port(self) -> int:
@@ -193,6 +204,16 @@ class HttpServer:
     def start(self) -> None:
         self._thread.start()
 
+    def _serve(self) -> None:
+        try:
+            self._server.run()
+        except (OSError, ValueError):
+            # `close` closes the listening socket under the loop's select(): EBADF (or
+            # ValueError for fd -1) there is the loop ending, not a failure.
+            if not self._closing.is_set():
+                raise
+
     def close(self) -> None:
+        self._closing.set()
         self._server.close()
         self._thread.join(timeout=5)
