@@ -146,3 +146,19 @@ def test_content_types_of_the_other_pages(served: tuple[HttpServer, Config]) -> 
     assert (status, body) == (200, b"ok\n")
     assert headers["content-type"] == "text/plain; charset=utf-8"
     assert request(server, "/feeds/news.xml", method="POST")[0] == 405
+
+
+def test_the_subscription_list_when_given(tmp_path: Path) -> None:
+    config = parse_config({"topics": {"t": {"title": "T"}}, "sources": []}, tmp_path)
+    server = HttpServer(FeedApp(lambda: config, opml=lambda: b"<opml/>"), "127.0.0.1", 0)
+    server.start()
+    try:
+        status, headers, body = request(server, "/opml")
+    finally:
+        server.close()
+    assert (status, body) == (200, b"<opml/>")
+    assert headers["content-type"] == "text/x-opml; charset=utf-8"
+
+
+def test_no_subscription_list_unless_given(served: tuple[HttpServer, Config]) -> None:
+    assert request(served[0], "/opml")[0] == 404
