@@ -30,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
         ("check", "validate the config; exit 0, or 2 with messages"),
         ("once", "poll every source once, publish, exit"),
         ("run", "run the daemon: scheduler and HTTP server"),
+        ("status", "the sources: state, errors, last success, next poll"),
     ):
         command = commands.add_parser(name, help=help_text)
         command.add_argument(
@@ -179,6 +180,19 @@ def cmd_export_opml(config: Config, output: Path | None) -> int:
     return EXIT_OK
 
 
+def cmd_status(config: Config) -> int:
+    from .status import source_lines
+    from .store import Store
+
+    store = Store(config.storage_url)
+    try:
+        lines = source_lines(store.sources(), datetime.now(UTC))
+    finally:
+        store.close()
+    print("\n".join(lines))
+    return EXIT_OK
+
+
 def cmd_run(config_path: Path, config: Config) -> int:
     from .daemon import Daemon
 
@@ -203,6 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_explain(config, args.entry, args.source)
         if args.command == "unmerge":
             return cmd_unmerge(config, args.entry)
+        if args.command == "status":
+            return cmd_status(config)
         if args.command == "import-opml":
             return cmd_import_opml(args.config, args.file, args.topic)
         if args.command == "export-opml":

@@ -15,12 +15,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from .app import App, open_app
 from .config import Config
 from .server import FeedApp, HttpServer
+
+if TYPE_CHECKING:
+    from .status import Overview
 
 log = logging.getLogger("aggregator")
 TICK_SECONDS = 2.0
@@ -46,11 +50,20 @@ class Daemon:
 
         return export_opml(subscriptions(self.config, app.store), self.clock())
 
+    def _overview(self, app: App) -> Overview:
+        from .status import Overview
+
+        return Overview(app.store.topic_overview(), app.store.sources(), self.clock())
+
     def run(self) -> int:
         with open_app(self.config, self.clock()) as app:
             self._app = app
             app.pipeline.publish(self.clock())
-            feeds = FeedApp(lambda: self.config, opml=lambda: self._opml(app))
+            feeds = FeedApp(
+                lambda: self.config,
+                opml=lambda: self._opml(app),
+                overview=lambda: self._overview(app),
+            )
             server = HttpServer(feeds, self.config.server.host, self.config.server.port)
             server.start()
             log.info("serving on http://%s:%d/", self.config.server.host, server.port)

@@ -22,24 +22,32 @@ from dataclasses import dataclass
 from datetime import UTC
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import Config
+
+if TYPE_CHECKING:
+    from .status import Overview
 
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
 ATOM = "application/atom+xml; charset=utf-8"
 OPML = "text/x-opml; charset=utf-8"
+HTML = "text/html; charset=utf-8"
 
 
 class FeedApp:
     """The WSGI application. `config_ref` returns the config in force (it may be reloaded)."""
 
     def __init__(
-        self, config_ref: Callable[[], Config], opml: Callable[[], bytes] | None = None
+        self,
+        config_ref: Callable[[], Config],
+        opml: Callable[[], bytes] | None = None,
+        overview: Callable[[], Overview] | None = None,
     ) -> None:
         self._config = config_ref
         self._opml = opml  # the subscription list, made when asked
+        self._overview = overview  # topics and sources for the status page
         self._lock = threading.Lock()
         self._cache: dict[Path, _Published] = {}
 
@@ -49,6 +57,14 @@ class FeedApp:
             return _plain(start_response, "405 Method Not Allowed", "method not allowed\n")
         if path == "/healthz":
             return _plain(start_response, "200 OK", "ok\n")
+        if path == "/" and self._overview is not None:
+            from .status import status_page
+
+            page = status_page(self._config(), self._overview())
+            headers = [("Content-Type", HTML), ("Content-Length", str(len(page)))]
+            headers.append(("Cache-Control", "no-cache"))
+            start_response("200 OK", headers)
+            return [] if environ.get("REQUEST_METHOD") == "HEAD" else [page]
         if path == "/":
             return self._index(start_response)
         if path == "/opml" and self._opml is not None:

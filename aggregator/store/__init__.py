@@ -256,6 +256,11 @@ class Store:
 
     # --- inspection ------------------------------------------------------------------
 
+    def topic_overview(self) -> list[reads.TopicOverview]:
+        """Every topic with its count of shown stories and when it was last published."""
+        with self._begin("reading the topics") as conn:
+            return reads.topic_overview(conn)
+
     def provenance(self, output_id: str) -> list[Copy]:
         """Every copy of the story the entry `output_id` tells, in each topic it is in:
         the published copy first, then its duplicates by first seen. [] if unknown."""

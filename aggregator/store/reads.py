@@ -15,7 +15,7 @@ from ..models import Enclosure, OriginFeed, PublishedEntry, Via
 from ..urls import is_safe_link
 from .candidates import stored_text
 from .database import chunks
-from .schema import entries, entry_topics, sources
+from .schema import entries, entry_topics, sources, topics
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,3 +309,29 @@ def _sqlite_checks(conn: Connection) -> list[str]:
     for row in conn.exec_driver_sql("PRAGMA foreign_key_check"):
         problems.append(f"foreign key violation: {tuple(row)}")
     return problems
+
+
+@dataclass(frozen=True, slots=True)
+class TopicOverview:
+    """A topic for the status page: its published entries and last render."""
+
+    id: str
+    title: str
+    entries: int  # stories shown (merged copies count once)
+    published_at: datetime | None
+
+
+def topic_overview(conn: Connection) -> list[TopicOverview]:
+    et = entry_topics
+    shown = (
+        select(et.c.topic_id, func.count().label("n"))
+        .where(et.c.duplicate_of.is_(None))
+        .group_by(et.c.topic_id)
+        .subquery()
+    )
+    query = (
+        select(topics.c.id, topics.c.title, shown.c.n, topics.c.published_at)
+        .outerjoin(shown, shown.c.topic_id == topics.c.id)
+        .order_by(topics.c.id)
+    )
+    return [TopicOverview(i, t, n or 0, at) for i, t, n, at in conn.execute(query)]
