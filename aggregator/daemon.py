@@ -1,13 +1,17 @@
 """The daemon: registers scheduler jobs, starts the HTTP server, handles signals.
 
-APScheduler 3.x with its in-memory job store runs two jobs: `poll` claims due sources
-through the store (a lease per source) and polls them; `publish` renders changed
-topics. Durable scheduling state (next poll times, leases) lives in our own tables.
-SIGTERM/SIGINT stop claiming, let in-flight polls finish, publish, and exit 0.
+APScheduler 3.x with its in-memory job store runs three jobs: `poll` claims due
+sources through the store (a lease per source) and polls them; `publish` renders
+changed topics; `reload` applies edits of config.yaml (checked every couple of
+seconds, or at once on SIGHUP). Durable scheduling state (next poll times, leases)
+lives in our own tables. A reload that fails validation is refused: the old config
+keeps running and the status page and `/healthz` say why. SIGTERM/SIGINT stop
+claiming, let in-flight polls finish, publish, and exit 0.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import signal
 import threading
@@ -19,9 +23,13 @@ from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from .app import App, open_app
-from .config import Config
+from .app import App
+from .config import Config, load_config
+from .errors import ConfigError
+from .fetch import HttpFetcher
+from .pipeline import Pipeline
 from .server import FeedApp, HttpServer
+from .store import Store
 
 if TYPE_CHECKING:
     from .status import Overview
@@ -43,31 +51,53 @@ class Daemon:
         self.clock = clock
         self._stop = threading.Event()
         self._app: App | None = None
+        # The app in use: a poll, a publish and a reload take turns with it.
+        self._lock = threading.RLock()
+        self._reload_asked = threading.Event()
+        self._stamp = _stamp(config_path)
+        self.problems: tuple[str, ...] = ()  # why the last edit of the config was refused
+        self._scheduler: BackgroundScheduler | None = None
 
-    def _opml(self, app: App) -> bytes:
+    def _opml(self) -> bytes:
         from .app import subscriptions
         from .opml import export_opml
 
-        return export_opml(subscriptions(self.config, app.store), self.clock())
+        with self._lock:
+            app = self._app
+            assert app is not None
+            return export_opml(subscriptions(self.config, app.store), self.clock())
 
-    def _overview(self, app: App) -> Overview:
+    def _overview(self) -> Overview:
         from .status import Overview
 
-        return Overview(app.store.topic_overview(), app.store.sources(), self.clock())
+        with self._lock:
+            app = self._app
+            assert app is not None
+            topics, sources = app.store.topic_overview(), app.store.sources()
+        return Overview(topics, sources, self.clock(), self.problems)
+
+    def health(self) -> str | None:
+        """Why the daemon is unhealthy (for `/healthz`), or None."""
+        if self.problems:
+            return "config.yaml refused, the old config keeps running: " + "; ".join(self.problems)
+        scheduler = self._scheduler
+        if scheduler is not None and not scheduler.running and not self._stop.is_set():
+            return "the scheduler has stopped"
+        return None
 
     def run(self) -> int:
-        with open_app(self.config, self.clock()) as app:
-            self._app = app
-            app.pipeline.publish(self.clock())
+        store = Store(self.config.storage_url)
+        try:
+            store.sync_sources(self.config, self.clock())
+            self._app = _build(self.config, store)
+            self._app.pipeline.publish(self.clock())
             feeds = FeedApp(
-                lambda: self.config,
-                opml=lambda: self._opml(app),
-                overview=lambda: self._overview(app),
+                lambda: self.config, opml=self._opml, overview=self._overview, health=self.health
             )
             server = HttpServer(feeds, self.config.server.host, self.config.server.port)
             server.start()
             log.info("serving on http://%s:%d/", self.config.server.host, server.port)
-            scheduler = self._scheduler()
+            self._scheduler = scheduler = self._make_scheduler()
             self._install_signals()
             scheduler.start()
             try:
@@ -76,25 +106,31 @@ class Daemon:
             finally:
                 log.info("stopping: finishing in-flight polls")
                 scheduler.shutdown(wait=True)
-                app.pipeline.publish(self.clock())
+                with self._lock:
+                    self._app.pipeline.publish(self.clock())
                 server.close()
+        finally:
+            if self._app is not None:
+                _close(self._app)
+            store.close()
         log.info("stopped")
         return 0
 
     def stop(self) -> None:
         self._stop.set()
 
-    def _scheduler(self) -> BackgroundScheduler:
+    def reload(self) -> None:
+        """Ask for the config to be read again at the next tick, changed or not."""
+        self._reload_asked.set()
+
+    def _make_scheduler(self) -> BackgroundScheduler:
         scheduler = BackgroundScheduler(
             timezone=UTC, job_defaults={"max_instances": 1, "coalesce": True}
         )
         now = self.clock()
-        scheduler.add_job(
-            self._poll_due, "interval", seconds=TICK_SECONDS, id="poll", next_run_time=now
-        )
-        scheduler.add_job(
-            self._publish, "interval", seconds=TICK_SECONDS, id="publish", next_run_time=now
-        )
+        for job, name in ((self._poll_due, "poll"), (self._publish, "publish")):
+            scheduler.add_job(job, "interval", seconds=TICK_SECONDS, id=name, next_run_time=now)
+        scheduler.add_job(self._reload, "interval", seconds=TICK_SECONDS, id="reload")
         return scheduler
 
     def _install_signals(self) -> None:
@@ -102,22 +138,78 @@ class Daemon:
             log.info("signal %s received", signal.Signals(signum).name)
             self.stop()
 
+        def hangup(signum: int, frame: FrameType | None) -> None:
+            log.info("signal SIGHUP received: reloading the config")
+            self.reload()
+
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
+        signal.signal(signal.SIGHUP, hangup)
+
+    def _reload(self) -> None:
+        """Apply an edited config: sync sources and topics into the store (new sources
+        become due, removed ones stop, changed topics are republished) and poll with
+        the new settings. An invalid config changes nothing but `problems`."""
+        stamp = _stamp(self.config_path)
+        if stamp == self._stamp and not self._reload_asked.is_set():
+            return
+        self._reload_asked.clear()
+        self._stamp = stamp
+        try:
+            config = load_config(self.config_path)
+        except ConfigError as exc:
+            self.problems = tuple(exc.problems)
+            log.error(
+                "config reload refused, the old config keeps running: %s", "; ".join(exc.problems)
+            )
+            return
+        with self._lock:
+            old = self._app
+            if old is None or self._stop.is_set():
+                return
+            old.store.sync_sources(config, self.clock())
+            self._app = _build(config, old.store)
+            if config.server != self.config.server:
+                log.warning("config reloaded: server.host and server.port change at restart")
+            self.config = config
+            self.problems = ()
+        _close(old)
+        log.info("config reloaded: %d sources, %d topics", len(config.sources), len(config.topics))
 
     def _poll_due(self) -> None:
-        app = self._app
-        if app is None or self._stop.is_set():
-            return
-        now = self.clock()
-        poll = self.config.poll
-        lease = 2 * poll.timeout + 60.0  # fetch deadline plus parse and save, with margin
-        claims = app.store.claim_due(now, poll.workers, lease)
-        if claims:
-            app.pipeline.poll(
-                [c.source for c in claims], now, tokens={c.source.id: c.token for c in claims}
-            )
+        with self._lock:
+            app = self._app
+            if app is None or self._stop.is_set():
+                return
+            now = self.clock()
+            poll = app.config.poll
+            lease = 2 * poll.timeout + 60.0  # fetch deadline plus parse and save, with margin
+            claims = app.store.claim_due(now, poll.workers, lease)
+            if claims:
+                tokens = {c.source.id: c.token for c in claims}
+                app.pipeline.poll([c.source for c in claims], now, tokens=tokens)
 
     def _publish(self) -> None:
-        if self._app is not None:
-            self._app.pipeline.publish(self.clock())
+        with self._lock:
+            if self._app is not None:
+                self._app.pipeline.publish(self.clock())
+
+
+def _build(config: Config, store: Store) -> App:
+    """A fetcher and a pipeline for `config` on the open store."""
+    fetcher = HttpFetcher(config.poll)
+    return App(config, store, fetcher, Pipeline(config, store, fetcher))
+
+
+def _close(app: App) -> None:
+    app.pipeline.close()
+    app.fetcher.close()
+
+
+def _stamp(path: Path) -> str | None:
+    """The config file's content digest (None: unreadable): an edit changes it, even
+    within the same second or at the same size."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None

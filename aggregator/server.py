@@ -5,7 +5,8 @@ each version of a file is read, hashed and gzipped once (`_Published`), then ser
 with a strong ETag from its content (another one for the gzipped form, sent when the
 client accepts gzip), Last-Modified, Cache-Control and `Vary: Accept-Encoding`; a
 matching If-None-Match (or, without one, an If-Modified-Since not older than the
-file) gets 304. `/` lists the topics with subscribe links; `/healthz` answers 200;
+file) gets 304. `/` lists the topics with subscribe links (given an overview, it is
+the status page); `/healthz` answers 200, or 503 with the reason the app gives;
 `/opml` is the subscription list (OPML 2.0), when the app is given one. Only
 configured topic ids map to files, so no request path can reach outside the feeds
 directory.
@@ -44,10 +45,12 @@ class FeedApp:
         config_ref: Callable[[], Config],
         opml: Callable[[], bytes] | None = None,
         overview: Callable[[], Overview] | None = None,
+        health: Callable[[], str | None] | None = None,
     ) -> None:
         self._config = config_ref
         self._opml = opml  # the subscription list, made when asked
         self._overview = overview  # topics and sources for the status page
+        self._health = health  # why the service is unhealthy, or None
         self._lock = threading.Lock()
         self._cache: dict[Path, _Published] = {}
 
@@ -56,6 +59,9 @@ class FeedApp:
         if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
             return _plain(start_response, "405 Method Not Allowed", "method not allowed\n")
         if path == "/healthz":
+            problem = self._health() if self._health is not None else None
+            if problem is not None:
+                return _plain(start_response, "503 Service Unavailable", problem + "\n")
             return _plain(start_response, "200 OK", "ok\n")
         if path == "/" and self._overview is not None:
             from .status import status_page

@@ -117,3 +117,50 @@ def test_make_run_config_works_offline_and_stops_on_ctrl_c(tmp_path: Path) -> No
             assert validate_atom(path.read_bytes()) == []
         assert len(titles(path.read_bytes())) >= 2
     assert not list((tmp_path / "feeds").glob(".*tmp*"))
+
+
+def test_config_edits_apply_without_a_restart(loopback: Loopback, tmp_path: Path) -> None:
+    """New sources are polled within seconds; an invalid edit is refused and reported
+    (status page, /healthz) while the old config keeps polling; SIGHUP reloads."""
+    first = Item("a-1", "Alpha one", "https://a.example/1", article("alpha"))
+    loopback.feed("/a.xml", rss("A", [first]), etag='"1"')
+    other = Item("b-1", "Beta one", "https://b.example/1", article("beta"))
+    loopback.feed("/b.xml", rss("B", [other]), etag='"1"')
+    port = free_port()
+    base = {
+        "topics": {"news": {"title": "News"}},
+        "sources": [{"url": loopback.url("/a.xml"), "topics": ["news"], "interval": "1s"}],
+        "server": {"host": "127.0.0.1", "port": port},
+    }
+    config = write_config(tmp_path / "config.yaml", base)
+    daemon = popen("run", "-c", str(config), cwd=tmp_path)
+    site = f"http://127.0.0.1:{port}"
+    feed_url = f"{site}/feeds/news.xml"
+    try:
+        wait_for(lambda: _served_titles(feed_url) == ["Alpha one"], 20, "the first entry")
+        # An invalid edit: refused, said on /healthz and the status page; polling goes on.
+        write_config(config, base | {"poll": {"interval": "soon"}})
+        wait_for(lambda: get(f"{site}/healthz")[0] == 503, 10, "/healthz to report it")
+        reason = get(f"{site}/healthz")[2].decode()
+        assert "config.yaml refused" in reason and "poll.interval" in reason
+        assert b"poll.interval" in get(f"{site}/")[2]
+        second = Item("a-2", "Alpha two", "https://a.example/2", article("second"))
+        loopback.feed("/a.xml", rss("A", [second, first]), etag='"2"')
+        wait_for(lambda: "Alpha two" in _served_titles(feed_url), 15, "polling to go on")
+        # A valid edit adding a source: healthy again, the new source polled.
+        sources = [*base["sources"], {"url": loopback.url("/b.xml"), "topics": ["news"]}]
+        write_config(config, base | {"sources": sources})
+        wait_for(lambda: "Beta one" in _served_titles(feed_url), 15, "the new source")
+        assert get(f"{site}/healthz")[0] == 200
+        daemon.send_signal(signal.SIGHUP)
+        time.sleep(TICK)
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _, stderr = daemon.communicate(timeout=30)
+    assert daemon.returncode == 0, stderr
+    assert "config reload refused, the old config keeps running" in stderr
+    assert stderr.count("config reloaded: 2 sources, 1 topics") == 2  # the edit, then SIGHUP
+    assert "signal SIGHUP received: reloading the config" in stderr
+
+
+TICK = 2.5  # the daemon's reload job runs every 2 s
