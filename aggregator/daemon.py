@@ -15,6 +15,7 @@ import hashlib
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +33,8 @@ from .server import FeedApp, HttpServer
 from .store import Store
 
 if TYPE_CHECKING:
+    from .metrics import Metrics
+    from .models import SourceRow
     from .status import Overview
 
 log = logging.getLogger("aggregator")
@@ -57,6 +60,7 @@ class Daemon:
         self._stamp = _stamp(config_path)
         self.problems: tuple[str, ...] = ()  # why the last edit of the config was refused
         self._scheduler: BackgroundScheduler | None = None
+        self._metrics: Metrics | None = None
 
     def _opml(self) -> bytes:
         from .app import subscriptions
@@ -76,6 +80,11 @@ class Daemon:
             topics, sources = app.store.topic_overview(), app.store.sources()
         return Overview(topics, sources, self.clock(), self.problems)
 
+    def _sources(self) -> list[SourceRow]:
+        with self._lock:
+            app = self._app
+            return app.store.sources() if app is not None else []
+
     def health(self) -> str | None:
         """Why the daemon is unhealthy (for `/healthz`), or None."""
         if self.problems:
@@ -91,8 +100,15 @@ class Daemon:
             store.sync_sources(self.config, self.clock())
             self._app = _build(self.config, store)
             self._app.pipeline.publish(self.clock())
+            from .metrics import Metrics
+
+            self._metrics = metrics = Metrics(self._sources, self.clock)
             feeds = FeedApp(
-                lambda: self.config, opml=self._opml, overview=self._overview, health=self.health
+                lambda: self.config,
+                opml=self._opml,
+                overview=self._overview,
+                health=self.health,
+                metrics=metrics.render,
             )
             server = HttpServer(feeds, self.config.server.host, self.config.server.port)
             server.start()
@@ -187,12 +203,17 @@ class Daemon:
             claims = app.store.claim_due(now, poll.workers, lease)
             if claims:
                 tokens = {c.source.id: c.token for c in claims}
-                app.pipeline.poll([c.source for c in claims], now, tokens=tokens)
+                counted = self._metrics.polled if self._metrics is not None else None
+                app.pipeline.poll([c.source for c in claims], now, tokens=tokens, on_result=counted)
 
     def _publish(self) -> None:
         with self._lock:
-            if self._app is not None:
-                self._app.pipeline.publish(self.clock())
+            if self._app is None:
+                return
+            started = time.monotonic()
+            written = self._app.pipeline.publish(self.clock())
+        if written and self._metrics is not None:
+            self._metrics.published(time.monotonic() - started)
 
 
 def _build(config: Config, store: Store) -> App:

@@ -35,6 +35,7 @@ Environ = dict[str, Any]
 ATOM = "application/atom+xml; charset=utf-8"
 OPML = "text/x-opml; charset=utf-8"
 HTML = "text/html; charset=utf-8"
+METRICS = "text/plain; version=0.0.4; charset=utf-8"  # Prometheus text format
 
 
 class FeedApp:
@@ -46,11 +47,13 @@ class FeedApp:
         opml: Callable[[], bytes] | None = None,
         overview: Callable[[], Overview] | None = None,
         health: Callable[[], str | None] | None = None,
+        metrics: Callable[[], bytes] | None = None,
     ) -> None:
         self._config = config_ref
         self._opml = opml  # the subscription list, made when asked
         self._overview = overview  # topics and sources for the status page
         self._health = health  # why the service is unhealthy, or None
+        self._metrics = metrics  # Prometheus text exposition
         self._lock = threading.Lock()
         self._cache: dict[Path, _Published] = {}
 
@@ -73,6 +76,11 @@ class FeedApp:
             return [] if environ.get("REQUEST_METHOD") == "HEAD" else [page]
         if path == "/":
             return self._index(start_response)
+        if path == "/metrics" and self._metrics is not None:
+            data = self._metrics()
+            headers = [("Content-Type", METRICS), ("Content-Length", str(len(data)))]
+            start_response("200 OK", headers)
+            return [] if environ.get("REQUEST_METHOD") == "HEAD" else [data]
         if path == "/opml" and self._opml is not None:
             data = self._opml()
             headers = [("Content-Type", OPML), ("Content-Length", str(len(data)))]

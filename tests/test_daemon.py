@@ -74,6 +74,10 @@ def test_run_serves_new_entries_and_stops_on_sigterm(loopback: Loopback, tmp_pat
         assert get(feed_url, {"If-None-Match": headers["ETag"]})[0] == 304
         assert get(f"http://127.0.0.1:{port}/feeds/..%2Fconfig.yaml")[0] == 404
         assert get(f"http://127.0.0.1:{port}/healthz")[0] == 200
+        status, headers, metrics = get(f"http://127.0.0.1:{port}/metrics")
+        assert status == 200 and headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        assert b'aggregator_polls_total{outcome="ok"}' in metrics
+        assert b'aggregator_entries_total{kind="new"} 1.0' in metrics
 
         second = Item("n-2", "Second story", "https://n.example/2", article("second"))
         loopback.feed("/n.xml", rss("News", [second, first]), etag='"2"')
