@@ -8,9 +8,11 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 from . import __version__
 from .config import Config, load_config
@@ -105,13 +107,64 @@ def cmd_once(config: Config) -> int:
 
     now = datetime.now(UTC)
     with open_app(config, now) as app:
-        app.pipeline.poll(app.store.sources(), now, on_result=_print_line)
+        sources = app.store.sources()
+        if sys.stdout.isatty():  # a person watching: a progress bar, problems above it
+            progress = Progress(len(sources), sys.stdout)
+            app.pipeline.poll(sources, now, on_result=progress.add)
+            progress.finish()
+        else:  # a log or another program: one plain line per source
+            app.pipeline.poll(sources, now, on_result=_print_line)
         app.pipeline.publish(datetime.now(UTC))
     return EXIT_OK
 
 
 def _print_line(result: PollResult) -> None:
     print(result.line(), flush=True)
+
+
+class Progress:
+    """A one-line progress bar over a poll's sources, redrawn at most ten times a
+    second; the line of a source that failed or warned is printed above it."""
+
+    WIDTH = 30
+
+    def __init__(self, total: int, out: TextIO, clock: Callable[[], float] = time.monotonic):
+        self.total, self.out, self.clock = total, out, clock
+        self.started = self._drawn = clock()
+        self.done = 0
+        self.counts: dict[str, int] = {}
+        self.new = 0
+        self._draw()
+
+    def add(self, result: PollResult) -> None:
+        self.done += 1
+        self.counts[result.status] = self.counts.get(result.status, 0) + 1
+        self.new += result.new
+        if result.status in ("error", "gone") or result.warning:
+            self.out.write("\r\x1b[K" + result.line() + "\n")
+            self._draw()
+        elif self.clock() - self._drawn >= 0.1 or self.done == self.total:
+            self._draw()
+
+    def finish(self) -> None:
+        self._draw()
+        parts = [f"{n} {status.replace('_', ' ')}" for status, n in sorted(self.counts.items())]
+        self.out.write(
+            f"\n{self.done} sources: {', '.join(parts) or 'none'}; {self.new} new entries "
+            f"in {self.clock() - self.started:.1f}s\n"
+        )
+        self.out.flush()
+
+    def _draw(self) -> None:
+        self._drawn = self.clock()
+        share = self.done / self.total if self.total else 1.0
+        filled = round(share * self.WIDTH)
+        errors = self.counts.get("error", 0) + self.counts.get("gone", 0)
+        self.out.write(
+            f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] {self.done}/{self.total} sources"
+            f"{f', {errors} failed' if errors else ''}, {self.clock() - self.started:.0f}s\x1b[K"
+        )
+        self.out.flush()
 
 
 def cmd_explain(config: Config, entry: str | None, source: str | None) -> int:
