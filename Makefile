@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run once check test lint typecheck bench bench-peers bench-clean bench-dedupe corpus-report clean
+.PHONY: install run once check test browser lint typecheck bench bench-peers bench-clean bench-dedupe corpus-report clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy aggregator
 
-test: $(STAMP) lint typecheck
+# The status page is tested in a real browser: Debian's Chromium (Playwright from the
+# dev extra drives it; never `playwright install`, which downloads browsers).
+browser:
+	@command -v chromium >/dev/null 2>&1 || apt-get install -y -q chromium >/dev/null \
+		|| (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null) \
+		|| echo "could not install chromium: the browser test will be skipped"
+
+test: $(STAMP) browser lint typecheck
 	$(BIN)/pytest
 
 clean:
