@@ -133,7 +133,12 @@ class Daemon:
         return 0
 
     def stop(self) -> None:
+        """Stop claiming; polls under way finish (bounded by the fetch deadline), the
+        claimed sources not yet fetched are left for their leases to expire."""
         self._stop.set()
+        app = self._app
+        if app is not None:
+            app.pipeline.stopping.set()
 
     def reload(self) -> None:
         """Ask for the config to be read again at the next tick, changed or not."""

@@ -57,11 +57,12 @@ class _Fetched:
     error: FetchError | None = None
     result: FetchResult | None = None
     parsing: Future[CleanFeed] | None = None
+    skipped: bool = False  # not fetched: the pipeline is stopping
 
     @property
     def unchanged(self) -> bool:
         """A 304, or a body identical to the last one: nothing to parse."""
-        return self.error is None and self.parsing is None
+        return self.error is None and self.parsing is None and not self.skipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +151,9 @@ class Pipeline:
             adapt=poll.adapt, min_interval=poll.min_interval, max_interval=poll.max_interval
         )
         self._article_step: Articles | None = None
+        # Set when the daemon stops: fetches not yet started are skipped, so a poll of
+        # many sources ends as soon as the ones under way are saved.
+        self.stopping = threading.Event()
         _keep_big_buffers_out_of_the_heap()
 
     # --- lifecycle ------------------------------------------------------------
@@ -242,6 +246,8 @@ class Pipeline:
             fetched = done.get()
             if isinstance(fetched, BaseException):
                 raise fetched  # a bug in a fetch thread: never swallowed
+            if fetched.skipped:
+                continue  # nothing written; its lease expires and it is due again
             token = (tokens or {}).get(fetched.source.id)
             if fetched.unchanged:
                 # Saved together, in one transaction: a poll of all 304s is mostly
@@ -278,6 +284,8 @@ class Pipeline:
 
     def _fetch(self, source: SourceRow, inline: bool, slots: _Slots) -> _Fetched:
         started = time.monotonic()
+        if self.stopping.is_set():  # shutting down: only polls already under way finish
+            return _Fetched(source, started, skipped=True)
         config_source = self._sources.get(source.url)
         location = self.config.source_location(config_source) if config_source else source.url
         if source.moved_to is not None and location == source.url:  # not a local file

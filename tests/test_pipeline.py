@@ -16,7 +16,7 @@ import pytest
 from aggregator.config import Config, parse_config
 from aggregator.errors import FetchError
 from aggregator.fetch import FakeFetcher
-from aggregator.models import Validators
+from aggregator.models import FetchResult, Validators
 from aggregator.pipeline import Pipeline
 from aggregator.store import Store
 from tests.feeds import ROOT, Item, article, rss, write_config
@@ -315,4 +315,32 @@ def test_a_temporary_redirect_is_not_persisted(tmp_path: Path) -> None:
     assert [location for location, _ in fetcher.calls] == [A, A]
     (row,) = store.sources()
     assert row.moved_to is None
+    store.close()
+
+
+def test_stopping_skips_the_fetches_not_yet_started(tmp_path: Path) -> None:
+    urls = [f"https://s{i}.example/feed" for i in range(6)]
+    config = parse_config(
+        {
+            "storage": "sqlite:///db.sqlite",
+            "topics": {"t": {"title": "T"}},
+            "sources": [{"url": u, "topics": ["t"]} for u in urls],
+            "poll": {"processes": 0, "workers": 1},
+        },
+        tmp_path,
+    )
+    store = Store(config.storage_url)
+    store.sync_sources(config, NOW)
+    with Pipeline(config, store, FakeFetcher({}), rand=lambda: 0.5) as pipeline:
+
+        def answer(location: str, validators: Validators) -> FetchResult:
+            pipeline.stopping.set()  # SIGTERM while the first fetch is under way
+            return FakeFetcher.result(location, FEED_A)
+
+        pipeline.fetcher = FakeFetcher(answer)
+        results = pipeline.poll(store.sources(), NOW)
+    assert [r.status for r in results] == ["ok"]  # the one under way finished
+    rows = store.sources()
+    assert sum(r.error_count for r in rows) == 0  # the skipped ones are not errors
+    assert sum(r.status is None for r in rows) == 5  # and were not touched
     store.close()
