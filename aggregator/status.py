@@ -58,18 +58,16 @@ def status_page(config: Config, overview: Overview) -> bytes:
     """The HTML status page: topics with subscribe links (and feed autodiscovery),
     their stories and last update; every source with its state."""
     now = overview.now
+    shown = [(t, _e(t.title), _e(f"/feeds/{t.id}.xml")) for t in overview.topics
+             if t.id in config.topics]  # fmt: skip
     links = "".join(
-        f'<link rel="alternate" type="application/atom+xml" title="{_e(t.title)}" '
-        f'href="/feeds/{_e(t.id)}.xml">'
-        for t in overview.topics
-        if t.id in config.topics
+        f'<link rel="alternate" type="application/atom+xml" title="{title}" href="{href}">'
+        for _, title, href in shown
     )
     topic_rows = "".join(
-        f'<tr><td><a href="/feeds/{_e(t.id)}.xml">{_e(t.title)}</a></td>'
-        f"<td><code>/feeds/{_e(t.id)}.xml</code></td><td>{t.entries}</td>"
-        f"<td>{_e(_ago(t.published_at, now))}</td></tr>"
-        for t in overview.topics
-        if t.id in config.topics
+        f'<tr><td><a href="{href}">{title}</a></td><td><code>{href}</code></td>'
+        f"<td>{t.entries}</td><td>{_e(_ago(t.published_at, now))}</td></tr>"
+        for t, title, href in shown
     )
     source_rows = "".join(
         f'<tr class="{_e(row.status or "new")}"><td>{_e(row.name or row.title or row.url)}'

@@ -102,12 +102,17 @@ def config_copy(tmp_path: Path) -> Path:
     return tmp_path / "config.yaml"
 
 
+@pytest.fixture
+def opml(config_copy: Path) -> Path:
+    path = config_copy.parent / "subs.opml"
+    path.write_bytes(READER_EXPORT)
+    return path
+
+
 def test_import_adds_sources_and_keeps_the_file_as_written(
-    config_copy: Path, capsys: pytest.CaptureFixture[str]
+    config_copy: Path, opml: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = config_copy.read_text()
-    opml = config_copy.parent / "subs.opml"
-    opml.write_bytes(READER_EXPORT)
     assert main(["import-opml", "-c", str(config_copy), str(opml)]) == 0
     out = capsys.readouterr().out
     after = config_copy.read_text()
@@ -131,11 +136,9 @@ def test_import_adds_sources_and_keeps_the_file_as_written(
 
 
 def test_import_errors_change_nothing(
-    config_copy: Path, capsys: pytest.CaptureFixture[str]
+    config_copy: Path, opml: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = config_copy.read_bytes()
-    opml = config_copy.parent / "subs.opml"
-    opml.write_bytes(READER_EXPORT)
     assert main(["import-opml", "-c", str(config_copy), str(opml), "--topic", "nope"]) == 2
     assert "--topic nope: no such topic" in capsys.readouterr().err
     opml.write_bytes(b"<html>a web page</html>")

@@ -74,21 +74,27 @@ def test_one_failing_source_never_stops_the_others(tmp_path: Path, processes: in
     store.close()
 
 
-def test_a_failure_while_saving_is_raised_not_left_hanging(tmp_path: Path) -> None:
-    """A bug in the polling process's saving must end `poll` with its exception: fetch
-    threads that wait for a parse slot (only saving frees one) are woken and stop."""
-    urls = [f"https://s{i}.example/feed" for i in range(20)]  # more than slots + threads
+def _many(tmp_path: Path, urls: list[str], *, workers: int) -> tuple[Config, Store]:
+    """A store synced with one source per URL, parsed inline, `workers` fetch threads."""
     config = parse_config(
         {
             "storage": "sqlite:///db.sqlite",
             "topics": {"t": {"title": "T"}},
             "sources": [{"url": u, "topics": ["t"]} for u in urls],
-            "poll": {"processes": 0, "workers": 4},
+            "poll": {"processes": 0, "workers": workers},
         },
         tmp_path,
     )
     store = Store(config.storage_url)
     store.sync_sources(config, NOW)
+    return config, store
+
+
+def test_a_failure_while_saving_is_raised_not_left_hanging(tmp_path: Path) -> None:
+    """A bug in the polling process's saving must end `poll` with its exception: fetch
+    threads that wait for a parse slot (only saving frees one) are woken and stop."""
+    urls = [f"https://s{i}.example/feed" for i in range(20)]  # more than slots + threads
+    config, store = _many(tmp_path, urls, workers=4)
     fetcher = FakeFetcher({u: FakeFetcher.result(u, FEED_A) for u in urls})
 
     def broken(*args: object, **kwargs: object) -> tuple[int, int, int]:
@@ -319,18 +325,7 @@ def test_a_temporary_redirect_is_not_persisted(tmp_path: Path) -> None:
 
 
 def test_stopping_skips_the_fetches_not_yet_started(tmp_path: Path) -> None:
-    urls = [f"https://s{i}.example/feed" for i in range(6)]
-    config = parse_config(
-        {
-            "storage": "sqlite:///db.sqlite",
-            "topics": {"t": {"title": "T"}},
-            "sources": [{"url": u, "topics": ["t"]} for u in urls],
-            "poll": {"processes": 0, "workers": 1},
-        },
-        tmp_path,
-    )
-    store = Store(config.storage_url)
-    store.sync_sources(config, NOW)
+    config, store = _many(tmp_path, [f"https://s{i}.example/feed" for i in range(6)], workers=1)
     with Pipeline(config, store, FakeFetcher({}), rand=lambda: 0.5) as pipeline:
 
         def answer(location: str, validators: Validators) -> FetchResult:
