@@ -1,0 +1,121 @@
+"""Hostile servers (issue 6): one poll of many misbehaving loopback sources beside a
+good one. Each ends as a recorded error or a capped result within the fetch deadline;
+the good source is polled and published as if they were not there."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from aggregator.config import parse_config
+from aggregator.fetch import HttpFetcher
+from aggregator.models import PollResult
+from aggregator.pipeline import Pipeline
+from aggregator.store import Store
+from tests.atom_schema import SCHEMA_AVAILABLE, validate_atom
+from tests.feeds import Item, article, rss
+from tests.loopback import Loopback, Reply
+
+NOW = datetime(2025, 3, 5, 9, 0, tzinfo=UTC)
+NEWER = "Tue, 04 Mar 2025 12:00:00 +0000"  # newer than every item of MANY
+GOOD = rss(
+    "Good", [Item("good-1", "A good story", "https://good.example/1", article("good"), NEWER)]
+)
+CAP = 4 * 1024 * 1024  # poll.max_bytes below; the 10,000-entry feed (~2 MB) is under it
+MANY = rss("Many", [Item(f"m-{n}", f"Story {n}", f"https://many.example/{n}", f"<p>{n}</p>")
+                    for n in range(10_000)])  # fmt: skip
+
+
+def _serve(loopback: Loopback) -> dict[str, str | None]:
+    """Routes the hostile servers; returns each one's expected error (None: a result)."""
+    loopback.route("/good.xml", GOOD)
+    loopback.drip("/drip.xml", GOOD, interval=1.0)  # 1 byte a second
+    loopback.endless("/endless.xml")
+    loopback.route("/bomb.xml", b"<" * (CAP * 4), encoding="gzip")  # 16 MB unpacked
+    loopback.redirect("/loop-a.xml", "/loop-b.xml")
+    loopback.redirect("/loop-b.xml", "/loop-a.xml")
+    for hop in range(20):
+        loopback.redirect(f"/hop-{hop}.xml", f"/hop-{hop + 1}.xml")
+    loopback.route("/hop-20.xml", GOOD)
+    loopback.route("/page.xml", b"<!doctype html><html><body><p>Hello</p></body></html>",
+                   headers={"Content-Type": "text/html"})  # fmt: skip
+    loopback.route("/no-type.xml", GOOD, headers={"Content-Type": ""})
+    loopback.route(
+        "/wrong-charset.xml", GOOD, headers={"Content-Type": "text/plain; charset=koi8-r"}
+    )
+    loopback.route("/big.xml", rss("Big", [Item("b", "Big", "https://b/", "x" * (CAP + 1))]))
+    loopback.route("/many.xml", MANY)
+    loopback.handle(
+        "/reset.xml", lambda r: Reply(200, iter([GOOD[:200]]), {"Content-Length": "99999"})
+    )
+    loopback.route("/silent.xml", GOOD, delay=30.0)  # accepts, never answers in time
+    return {
+        "good.xml": None,
+        "drip.xml": "timed out after 2s",
+        "endless.xml": "body exceeds 4.0 MiB",
+        "bomb.xml": "body exceeds 4.0 MiB",
+        "loop-a.xml": "redirect loop",
+        "hop-0.xml": "too many redirects",
+        "page.xml": "no entries",
+        "no-type.xml": None,
+        "wrong-charset.xml": None,
+        "big.xml": "body exceeds 4.0 MiB",
+        "many.xml": None,  # parsed whole; the topic feed keeps its newest 50
+        "reset.xml": "connection closed before the response was complete",
+        "silent.xml": "timed out after 2s",
+    }
+
+
+Polled = tuple[dict[str, PollResult], dict[str, str | None], float]
+
+
+@pytest.fixture
+def polled(tmp_path: Path, loopback: Loopback) -> Iterator[Polled]:
+    expected = _serve(loopback)
+    config = parse_config(
+        {
+            "storage": "sqlite:///db.sqlite",
+            "topics": {"t": {"title": "T"}},
+            "sources": [{"url": loopback.url(f"/{name}"), "topics": ["t"]} for name in expected],
+            "output": {"dir": "feeds", "entries": 50},
+            "poll": {"processes": 2, "host_spacing": "0s", "per_host": 16, "timeout": "2s",
+                     "max_bytes": "4MiB", "max_redirects": 10},
+        },
+        tmp_path,
+    )  # fmt: skip
+    store = Store(config.storage_url)
+    store.sync_sources(config, NOW)
+    started = time.monotonic()
+    with HttpFetcher(config.poll) as fetcher, Pipeline(config, store, fetcher) as pipeline:
+        results = {r.url.rsplit("/", 1)[-1]: r for r in pipeline.poll(store.sources(), NOW)}
+        pipeline.publish(NOW)
+    took = time.monotonic() - started
+    store.close()
+    yield results, expected, took
+
+
+def test_each_hostile_server_ends_as_an_error_or_a_capped_result(
+    polled: Polled, tmp_path: Path
+) -> None:
+    results, expected, took = polled
+    assert set(results) == set(expected)
+    for name, error in expected.items():
+        result = results[name]
+        if error is None:
+            assert result.status == "ok", (name, result.error)
+        else:
+            assert result.status == "error" and error in (result.error or ""), (name, result)
+    assert results["many.xml"].new == 10_000
+    assert took < 30  # every fetch bounded by its 2 s deadline, fetched side by side
+    # The good source is published as if it were alone.
+    data = (tmp_path / "feeds" / "t.xml").read_bytes()
+    if SCHEMA_AVAILABLE:
+        assert validate_atom(data) == []
+    entries = feedparser.parse(data).entries
+    assert len(entries) == 50
+    assert "A good story" in [e.title for e in entries]
