@@ -5,13 +5,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from html import escape
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from aggregator.models import PollResult
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -106,3 +110,36 @@ def status_lines(stdout: str) -> dict[str, str]:
         status, url, *rest = line.split(" ")
         lines[url] = " ".join([status, *rest])
     return lines
+
+
+def poll_over_http(
+    tmp_path: Path, urls: Sequence[str], poll: dict[str, Any], now: datetime
+) -> tuple[dict[str, PollResult], float]:
+    """One poll of `urls` (all in topic `t`) with the real fetcher and worker processes,
+    then a publish to tmp_path/feeds; results by the URL's last path part, and seconds
+    taken."""
+    from aggregator.config import parse_config
+    from aggregator.fetch import HttpFetcher
+    from aggregator.pipeline import Pipeline
+    from aggregator.store import Store
+
+    config = parse_config(
+        {
+            "storage": "sqlite:///db.sqlite",
+            "topics": {"t": {"title": "T"}},
+            "sources": [{"url": url, "topics": ["t"]} for url in urls],
+            "output": {"dir": "feeds", "entries": 50},
+            "poll": {"processes": 2, "host_spacing": "0s"} | poll,
+        },
+        tmp_path,
+    )
+    store = Store(config.storage_url)
+    store.sync_sources(config, now)
+    started = time.monotonic()
+    try:
+        with HttpFetcher(config.poll) as fetcher, Pipeline(config, store, fetcher) as pipeline:
+            results = pipeline.poll(store.sources(), now)
+            pipeline.publish(now)
+    finally:
+        store.close()
+    return {r.url.rsplit("/", 1)[-1]: r for r in results}, time.monotonic() - started

@@ -4,7 +4,6 @@ the good source is polled and published as if they were not there."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,13 +11,9 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from aggregator.config import parse_config
-from aggregator.fetch import HttpFetcher
 from aggregator.models import PollResult
-from aggregator.pipeline import Pipeline
-from aggregator.store import Store
 from tests.atom_schema import SCHEMA_AVAILABLE, validate_atom
-from tests.feeds import Item, article, rss
+from tests.feeds import Item, article, poll_over_http, rss
 from tests.loopback import Loopback, Reply
 
 NOW = datetime(2025, 3, 5, 9, 0, tzinfo=UTC)
@@ -77,25 +72,9 @@ Polled = tuple[dict[str, PollResult], dict[str, str | None], float]
 @pytest.fixture
 def polled(tmp_path: Path, loopback: Loopback) -> Iterator[Polled]:
     expected = _serve(loopback)
-    config = parse_config(
-        {
-            "storage": "sqlite:///db.sqlite",
-            "topics": {"t": {"title": "T"}},
-            "sources": [{"url": loopback.url(f"/{name}"), "topics": ["t"]} for name in expected],
-            "output": {"dir": "feeds", "entries": 50},
-            "poll": {"processes": 2, "host_spacing": "0s", "per_host": 16, "timeout": "2s",
-                     "max_bytes": "4MiB", "max_redirects": 10},
-        },
-        tmp_path,
-    )  # fmt: skip
-    store = Store(config.storage_url)
-    store.sync_sources(config, NOW)
-    started = time.monotonic()
-    with HttpFetcher(config.poll) as fetcher, Pipeline(config, store, fetcher) as pipeline:
-        results = {r.url.rsplit("/", 1)[-1]: r for r in pipeline.poll(store.sources(), NOW)}
-        pipeline.publish(NOW)
-    took = time.monotonic() - started
-    store.close()
+    urls = [loopback.url(f"/{name}") for name in expected]
+    poll = {"per_host": 16, "timeout": "2s", "max_bytes": "4MiB", "max_redirects": 10}
+    results, took = poll_over_http(tmp_path, urls, poll, NOW)
     yield results, expected, took
 
 

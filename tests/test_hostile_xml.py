@@ -5,7 +5,6 @@ result or a recorded error in bounded time."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,13 +12,9 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from aggregator.config import parse_config
-from aggregator.fetch import HttpFetcher
 from aggregator.models import PollResult
-from aggregator.pipeline import Pipeline
-from aggregator.store import Store
 from tests.atom_schema import SCHEMA_AVAILABLE, validate_atom
-from tests.feeds import Item, article, rss
+from tests.feeds import Item, article, poll_over_http, rss
 from tests.loopback import Loopback
 
 NOW = datetime(2025, 3, 5, 9, 0, tzinfo=UTC)
@@ -99,26 +94,9 @@ def polled(tmp_path: Path, loopback: Loopback, secret: Path) -> Iterator[dict[st
     loopback.route("/leak", b"<!ENTITY x 'LEAKED-OVER-HTTP'>")
     for name, body in documents.items():
         loopback.route(f"/{name}.xml", body)
-    sources = [{"url": loopback.url("/good.xml"), "topics": ["t"]}]
-    sources += [{"url": loopback.url(f"/{name}.xml"), "topics": ["t"]} for name in documents]
-    config = parse_config(
-        {
-            "storage": "sqlite:///db.sqlite",
-            "topics": {"t": {"title": "T"}},
-            "sources": sources,
-            "output": {"dir": "feeds"},
-            "poll": {"processes": 2, "host_spacing": "0s", "per_host": 8},
-        },
-        tmp_path,
-    )
-    store = Store(config.storage_url)
-    store.sync_sources(config, NOW)
-    started = time.monotonic()
-    with HttpFetcher(config.poll) as fetcher, Pipeline(config, store, fetcher) as pipeline:
-        results = {r.url.rsplit("/", 1)[-1]: r for r in pipeline.poll(store.sources(), NOW)}
-        pipeline.publish(NOW)
-    assert time.monotonic() - started < 60  # bounded, all of it
-    store.close()
+    urls = [loopback.url("/good.xml")] + [loopback.url(f"/{name}.xml") for name in documents]
+    results, took = poll_over_http(tmp_path, urls, {"per_host": 8}, NOW)
+    assert took < 60  # bounded, all of it
     yield results
 
 
