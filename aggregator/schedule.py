@@ -91,10 +91,10 @@ class HttpHints:
         is left out, as if the server had not sent it."""
         lowered = {k.lower(): v for k, v in headers.items()}
         max_age, no_cache = _cache_control(lowered.get("cache-control", ""))
-        date = _http_date(lowered.get("date")) or now
+        date = http_date(lowered.get("date")) or now
         expires_in = None
         if "expires" in lowered:
-            expires = _http_date(lowered["expires"])
+            expires = http_date(lowered["expires"])
             # RFC 9111 5.3: an invalid Expires (often "0" or "-1") means already stale.
             expires_in = (expires - date).total_seconds() if expires is not None else 0.0
         return cls(
@@ -208,15 +208,6 @@ def plan_next(
     return NextPoll(allowed, reason)
 
 
-def next_poll(interval: float, error_count: int, now: datetime, rand: float) -> datetime:
-    """The next poll time after a poll at `now`, from the interval and the consecutive
-    errors alone (no hints): `plan_next` with nothing else known."""
-    state = SourceState(interval, fixed=True, errors=error_count)
-    at = plan_next(state, HttpHints(), FeedHints(), now, rand).at
-    assert at is not None  # only a 410 stops polling
-    return at
-
-
 # --- the rules --------------------------------------------------------------------
 
 
@@ -224,21 +215,22 @@ def _backoff(state: SourceState, policy: Policy) -> tuple[float, str]:
     doubled = state.interval * 2 ** min(state.errors - 1, _MAX_DOUBLINGS)
     delay = min(doubled, max(policy.max_backoff, state.interval))
     errors = "error" if state.errors == 1 else f"{state.errors} consecutive errors"
-    return delay, f"backoff {_span(delay)} after {errors}"
+    return delay, f"backoff {span_text(delay)} after {errors}"
 
 
 def _retry_floor(http: HttpHints, policy: Policy) -> tuple[float | None, str]:
     if http.status not in _RETRY_STATUSES or http.retry_after is None:
         return None, ""
     floor = min(http.retry_after, policy.max_retry_after)
-    return floor, f"Retry-After {_span(floor)} on {http.status}"
+    return floor, f"Retry-After {span_text(floor)} on {http.status}"
 
 
 def _interval(state: SourceState, policy: Policy) -> tuple[float, str]:
     if state.fixed or not policy.adapt or state.entry_gap is None:
-        return state.interval, f"interval {_span(state.interval)}"
+        return state.interval, f"interval {span_text(state.interval)}"
     adapted = min(max(state.entry_gap / 2, policy.min_interval), policy.max_interval)
-    return adapted, f"adapted {_span(adapted)} (new entries every ~{_span(state.entry_gap)})"
+    gap = span_text(state.entry_gap)
+    return adapted, f"adapted {span_text(adapted)} (new entries every ~{gap})"
 
 
 def _freshness_floor(http: HttpHints, feed: FeedHints, policy: Policy) -> tuple[float | None, str]:
@@ -258,7 +250,7 @@ def _freshness_floor(http: HttpHints, feed: FeedHints, policy: Policy) -> tuple[
     seconds, name = max(hints)
     floor = min(seconds, policy.max_interval)
     capped = " (capped)" if floor < seconds else ""
-    return floor, f"{name} {_span(floor)}{capped}"
+    return floor, f"{name} {span_text(floor)}{capped}"
 
 
 def _allowed(at: datetime, feed: FeedHints) -> datetime:
@@ -304,11 +296,12 @@ def _retry_after(value: str | None, date: datetime) -> float | None:
     seconds = _positive_number(value, allow_zero=True)
     if seconds is not None:
         return seconds
-    when = _http_date(value)
+    when = http_date(value)
     return max(0.0, (when - date).total_seconds()) if when is not None else None
 
 
-def _http_date(value: str | None) -> datetime | None:
+def http_date(value: str | None) -> datetime | None:
+    """An HTTP date (RFC 9110 5.6.7) as an aware datetime; None if absent or invalid."""
     if not value:
         return None
     try:
@@ -352,8 +345,9 @@ def _hour(value: str) -> int | None:
     return hour if 0 <= hour <= 24 else None
 
 
-def _span(seconds: float) -> str:
-    """A duration for people: 45s, 30m, 2h, 1.5h, 3d."""
+def span_text(seconds: float) -> str:
+    """A duration for people: 45s, 30m, 2h, 1.5h, 3d (never negative)."""
+    seconds = max(0.0, seconds)
     if seconds < 120:
         return f"{seconds:.0f}s"
     if seconds < 2 * 3600:

@@ -18,14 +18,14 @@ import gzip
 import hashlib
 import html
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC
-from email.utils import formatdate, parsedate_to_datetime
+from email.utils import formatdate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import Config
+from .schedule import http_date
 
 if TYPE_CHECKING:
     from .status import Overview
@@ -70,22 +70,13 @@ class FeedApp:
             from .status import status_page
 
             page = status_page(self._config(), self._overview())
-            headers = [("Content-Type", HTML), ("Content-Length", str(len(page)))]
-            headers.append(("Cache-Control", "no-cache"))
-            start_response("200 OK", headers)
-            return [] if environ.get("REQUEST_METHOD") == "HEAD" else [page]
+            return _send(environ, start_response, HTML, page, [("Cache-Control", "no-cache")])
         if path == "/":
             return self._index(start_response)
         if path == "/metrics" and self._metrics is not None:
-            data = self._metrics()
-            headers = [("Content-Type", METRICS), ("Content-Length", str(len(data)))]
-            start_response("200 OK", headers)
-            return [] if environ.get("REQUEST_METHOD") == "HEAD" else [data]
+            return _send(environ, start_response, METRICS, self._metrics())
         if path == "/opml" and self._opml is not None:
-            data = self._opml()
-            headers = [("Content-Type", OPML), ("Content-Length", str(len(data)))]
-            start_response("200 OK", headers)
-            return [] if environ.get("REQUEST_METHOD") == "HEAD" else [data]
+            return _send(environ, start_response, OPML, self._opml())
         if path.startswith("/feeds/") and path.endswith(".xml"):
             return self._feed(environ, start_response, path[len("/feeds/") : -len(".xml")])
         return _plain(start_response, "404 Not Found", "not found\n")
@@ -101,20 +92,18 @@ class FeedApp:
         zipped = _accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
         etag = published.gzip_etag if zipped else published.etag
         headers = [
-            ("Content-Type", ATOM),
             ("ETag", etag),
             ("Last-Modified", formatdate(published.mtime, usegmt=True)),
             ("Cache-Control", "public, max-age=60"),
             ("Vary", "Accept-Encoding"),
         ]
         if _not_modified(environ, etag, published.mtime):
-            start_response("304 Not Modified", headers)
+            start_response("304 Not Modified", [("Content-Type", ATOM), *headers])
             return []
-        data = published.gzipped if zipped else published.data
         if zipped:
             headers.append(("Content-Encoding", "gzip"))
-        start_response("200 OK", [*headers, ("Content-Length", str(len(data)))])
-        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [data]
+        data = published.gzipped if zipped else published.data
+        return _send(environ, start_response, ATOM, data, headers)
 
     def _published(self, path: Path) -> _Published:
         """The file's current version, read, hashed and gzipped once per version."""
@@ -197,16 +186,21 @@ def _not_modified(environ: Environ, etag: str, mtime: float) -> bool:
     if if_none_match is not None:
         tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
         return etag in tags or "*" in tags
-    since = environ.get("HTTP_IF_MODIFIED_SINCE")
-    if not since:
-        return False
-    try:
-        when = parsedate_to_datetime(since)
-    except (TypeError, ValueError, IndexError):
-        return False  # an invalid date is ignored (RFC 9110 13.1.3)
-    if when.tzinfo is None:  # "-0000": HTTP dates are GMT all the same
-        when = when.replace(tzinfo=UTC)
-    return int(mtime) <= when.timestamp()
+    when = http_date(environ.get("HTTP_IF_MODIFIED_SINCE"))
+    return when is not None and int(mtime) <= when.timestamp()  # invalid: ignored
+
+
+def _send(
+    environ: Environ,
+    start_response: StartResponse,
+    content_type: str,
+    data: bytes,
+    headers: Sequence[tuple[str, str]] = (),
+) -> Iterable[bytes]:
+    """200 with `data` (no body for HEAD, the same headers)."""
+    sent = [("Content-Type", content_type), ("Content-Length", str(len(data))), *headers]
+    start_response("200 OK", sent)
+    return [] if environ.get("REQUEST_METHOD") == "HEAD" else [data]
 
 
 def _plain(start_response: StartResponse, status: str, text: str) -> Iterable[bytes]:

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from .config import Config
 from .models import SourceRow
+from .schedule import span_text
 from .store.reads import TopicOverview
 
 
@@ -110,19 +111,11 @@ def _e(text: str) -> str:
 
 
 def _ago(when: datetime | None, now: datetime) -> str:
-    return "never" if when is None else f"{_span((now - when).total_seconds())} ago"
+    return "never" if when is None else f"{span_text((now - when).total_seconds())} ago"
 
 
 def _until(when: datetime | None, now: datetime) -> str:
     if when is None:
         return "now"
     seconds = (when - now).total_seconds()
-    return "now" if seconds <= 0 else f"in {_span(seconds)}"
-
-
-def _span(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
-        if seconds >= size:
-            return f"{seconds / size:.0f}{unit}"
-    return f"{seconds:.0f}s"
+    return "now" if seconds <= 0 else f"in {span_text(seconds)}"

@@ -12,7 +12,6 @@ from aggregator.schedule import (
     HttpHints,
     Policy,
     SourceState,
-    next_poll,
     plan_next,
 )
 
@@ -176,11 +175,6 @@ def test_a_failing_source_is_always_polled_again_within_the_cap(errors: int, ran
     planned = plan_next(SourceState(1800, errors=errors), HttpHints(), FeedHints(), NOW, rand)
     assert planned.at is not None
     assert NOW < planned.at <= NOW + timedelta(seconds=Policy().max_backoff * 1.1)
-
-
-def test_next_poll_keeps_its_old_meaning() -> None:
-    assert next_poll(3600, 0, NOW, 0.5) == NOW + timedelta(hours=1)
-    assert next_poll(3600, 2, NOW, 0.5) == NOW + timedelta(hours=2)
 
 
 # --- reading the hints ---------------------------------------------------------
