@@ -37,8 +37,11 @@ browser:
 		|| (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null) \
 		|| echo "could not install chromium: the browser test will be skipped"
 
+# The default suite, then the tests marked slow (daemons in subprocesses, the SIGKILL
+# loops, the browser): CI runs both through this target.
 test: $(STAMP) browser lint typecheck
 	$(BIN)/pytest
+	$(BIN)/pytest -m slow
 
 clean:
 	rm -rf $(VENV) data feeds/*.xml .mypy_cache .ruff_cache .pytest_cache

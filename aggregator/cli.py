@@ -92,6 +92,10 @@ def _setup_logging(daemon: bool, verbose: bool) -> None:
     if not verbose:  # their INFO lines (every job run, every migration step) drown ours
         for noisy in ("apscheduler", "alembic"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+        # A tick that runs long (a big poll, a locked store) makes the scheduler skip the
+        # next ones with a warning each, every 2 s while it lasts: expected, not news.
+        # A job that raises is still logged (`apscheduler.executors`, ERROR).
+        logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 
 
 def cmd_check(config: Config) -> int:

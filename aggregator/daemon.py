@@ -7,12 +7,21 @@ seconds, or at once on SIGHUP). Durable scheduling state (next poll times, lease
 lives in our own tables. A reload that fails validation is refused: the old config
 keeps running and the status page and `/healthz` say why. SIGTERM/SIGINT stop
 claiming, let in-flight polls finish, publish, and exit 0.
+
+On SQLite the daemon holds `<database>.lock` while it runs: a second daemon on the
+same store is refused, and leases found at start were left by a run that was killed
+(the kernel drops the lock with its holder), so they are released at once rather
+than waited out. A store that fails (locked by another process, a full disk) fails
+the tick, not the daemon: the error is logged and shown by `/healthz`, and the next
+tick tries again; claims whose polls could not be saved are given back.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
+import os
 import signal
 import threading
 import time
@@ -20,17 +29,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from .app import App
 from .config import Config, load_config
-from .errors import ConfigError
+from .errors import AggregatorError, ConfigError, StoreError
 from .fetch import HttpFetcher
 from .pipeline import Pipeline
 from .server import FeedApp, HttpServer
 from .store import Store
+from .store.database import sqlite_file
 
 if TYPE_CHECKING:
     from .metrics import Metrics
@@ -61,6 +71,8 @@ class Daemon:
         self.problems: tuple[str, ...] = ()  # why the last edit of the config was refused
         self._scheduler: BackgroundScheduler | None = None
         self._metrics: Metrics | None = None
+        self._store_trouble: dict[str, str] = {}  # job → why its last run failed
+        self._unreleased: set[str] = set()  # lease tokens to give back when the store can
 
     def _opml(self) -> bytes:
         from .app import subscriptions
@@ -89,6 +101,9 @@ class Daemon:
         """Why the daemon is unhealthy (for `/healthz`), or None."""
         if self.problems:
             return "config.yaml refused, the old config keeps running: " + "; ".join(self.problems)
+        trouble = dict(self._store_trouble)
+        if trouble:
+            return "the store fails, retrying: " + "; ".join(trouble.values())
         scheduler = self._scheduler
         if scheduler is not None and not scheduler.running and not self._stop.is_set():
             return "the scheduler has stopped"
@@ -96,7 +111,17 @@ class Daemon:
 
     def run(self) -> int:
         store = Store(self.config.storage_url)
+        lock: IO[str] | None = None
         try:
+            lock = _lock_store(self.config.storage_url)
+            if lock is not None:
+                released = store.release_leases()
+                if released:
+                    log.warning(
+                        "released %d leases left by a run that did not stop cleanly:"
+                        " those sources are due again",
+                        released,
+                    )
             store.sync_sources(self.config, self.clock())
             self._app = _build(self.config, store)
             self._app.pipeline.publish(self.clock())
@@ -129,6 +154,8 @@ class Daemon:
             if self._app is not None:
                 _close(self._app)
             store.close()
+            if lock is not None:
+                lock.close()
         log.info("stopped")
         return 0
 
@@ -197,21 +224,52 @@ class Daemon:
         _close(old)
         log.info("config reloaded: %d sources, %d topics", len(config.sources), len(config.topics))
 
+    def _tick(self, job: str, work: Callable[[], None]) -> None:
+        """Run one tick of a job; a failing store is logged once per change of reason
+        and reported by `/healthz` until a later tick of that job succeeds."""
+        try:
+            work()
+        except StoreError as exc:
+            if self._store_trouble.get(job) != str(exc):
+                log.error("%s failed, retrying every %gs: %s", job, TICK_SECONDS, exc)
+            self._store_trouble[job] = str(exc)
+            return
+        if self._store_trouble.pop(job, None) is not None:
+            log.info("%s works again", job)
+
     def _poll_due(self) -> None:
+        self._tick("poll", self._poll_once)
+
+    def _poll_once(self) -> None:
         with self._lock:
             app = self._app
             if app is None or self._stop.is_set():
                 return
+            if self._unreleased:  # claims of an earlier tick whose polls were not saved
+                app.store.release_leases(self._unreleased)
+                self._unreleased.clear()
             now = self.clock()
             poll = app.config.poll
             lease = 2 * poll.timeout + 60.0  # fetch deadline plus parse and save, with margin
             claims = app.store.claim_due(now, poll.workers, lease)
-            if claims:
-                tokens = {c.source.id: c.token for c in claims}
-                counted = self._metrics.polled if self._metrics is not None else None
+            if not claims:
+                return
+            tokens = {c.source.id: c.token for c in claims}
+            counted = self._metrics.polled if self._metrics is not None else None
+            try:
                 app.pipeline.poll([c.source for c in claims], now, tokens=tokens, on_result=counted)
+            finally:
+                # A saved poll gave its lease back; the others (a save the store
+                # refused, a fetch skipped by a stop) are due again now, not when
+                # their leases run out.
+                self._unreleased.update(tokens.values())
+                app.store.release_leases(self._unreleased)
+                self._unreleased.clear()
 
     def _publish(self) -> None:
+        self._tick("publish", self._publish_once)
+
+    def _publish_once(self) -> None:
         with self._lock:
             if self._app is None:
                 return
@@ -230,6 +288,31 @@ def _build(config: Config, store: Store) -> App:
 def _close(app: App) -> None:
     app.pipeline.close()
     app.fetcher.close()
+
+
+def _lock_store(url: str) -> IO[str] | None:
+    """Hold `<database>.lock` beside a SQLite store until the returned file is closed
+    (None for other databases). AggregatorError if another daemon holds it."""
+    database = sqlite_file(url)
+    if database is None:
+        return None
+    path = database.with_name(database.name + ".lock")
+    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the daemon's life
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise AggregatorError(
+            f"{database} is used by another aggregator daemon (pid {holder}, holding {path});"
+            " stop it first, or give this config its own storage"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
 
 
 def _stamp(path: Path) -> str | None:

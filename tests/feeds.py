@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
@@ -101,6 +102,22 @@ def popen(*args: str, cwd: Path, new_session: bool = False) -> subprocess.Popen[
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         start_new_session=new_session,
     )
+
+
+def free_port() -> int:
+    """A loopback port free now (for a daemon's server.port)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(check: Callable[[], bool], timeout: float, what: str, every: float = 0.2) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def status_lines(stdout: str) -> dict[str, str]:

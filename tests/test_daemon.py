@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import shutil
 import signal
-import socket
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from email.message import Message
 from pathlib import Path
 
@@ -17,25 +15,10 @@ import pytest
 import yaml
 
 from tests.atom_schema import SCHEMA_AVAILABLE, validate_atom
-from tests.feeds import ROOT, Item, article, popen, rss, write_config
+from tests.feeds import ROOT, Item, article, free_port, popen, rss, wait_for, write_config
 from tests.loopback import Loopback
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, Message, bytes]:

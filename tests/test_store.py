@@ -402,6 +402,18 @@ def test_a_stale_token_cannot_save(db: Store) -> None:
     assert save(db, A, entry("a1"), token=fresh.token) == (1, 0, 0)
 
 
+def test_released_leases_are_due_again_at_once(db: Store) -> None:
+    """The daemon gives back claims it could not save; at start on SQLite, all."""
+    claims = db.claim_due(T0, 10, 600)
+    save(db, A, entry("a1"), token=claims[0].token)  # saved: holds no lease
+    assert db.release_leases([c.token for c in claims] + ["unknown"]) == 2
+    assert [c.source.url for c in db.claim_due(T0, 10, 600)] == [B, C]  # A was saved
+    assert db.release_leases() == 2
+    assert db.release_leases() == 0
+    (again,) = db.claim_due(T0, 1, 600)
+    assert again.source.url == B and again.fence == 3  # fencing still orders the leases
+
+
 def test_saving_releases_the_lease_and_schedules_the_next_poll(db: Store) -> None:
     claims = db.claim_due(T0, 10, 600)
     a, b, c = (claim.source.id for claim in claims)

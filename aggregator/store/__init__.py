@@ -13,7 +13,7 @@ Modules: `schema` (tables), `database` (engine, pragmas, migrations), `sources`
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -108,6 +108,15 @@ class Store:
             return []
         with self._begin("claiming due sources") as conn:
             return source_queries.claim_due(conn, now, limit, lease_seconds)
+
+    def release_leases(self, tokens: Iterable[str] | None = None) -> int:
+        """Give back the leases held under `tokens` (all leases when None); returns how
+        many were held. A source whose poll was saved holds none; one whose poll was
+        not (a failing store, a stop before its fetch) is due again at once instead of
+        when its lease runs out. None is for a node that knows it is alone: a daemon
+        on SQLite, holding the store's lock, after an earlier run was killed."""
+        with self._begin("releasing leases") as conn:
+            return source_queries.release_leases(conn, tokens)
 
     # --- polls -----------------------------------------------------------------------
 

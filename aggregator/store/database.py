@@ -26,13 +26,23 @@ _REVISION_LINE = re.compile(r"^(down_)?revision\b[^=\n]*=(.*)$", re.MULTILINE)
 _QUOTED = re.compile(r"""["']([^"']+)["']""")
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite `url`; None for other databases and in-memory
+    SQLite. Raises ValueError (from SQLAlchemy) for a malformed URL."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() == "sqlite" and database not in (None, "", ":memory:"):
+        return Path(str(database))
+    return None
+
+
 def open_engine(url: str) -> Engine:
     """An engine for `url`; a SQLite file's directory is created if missing."""
     try:
         parsed = make_url(url)
-        database = parsed.database
-        if parsed.get_backend_name() == "sqlite" and database not in (None, "", ":memory:"):
-            Path(str(database)).parent.mkdir(parents=True, exist_ok=True)
+        database = sqlite_file(url)
+        if database is not None:
+            database.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed)
     except (SQLAlchemyError, ValueError, OSError) as exc:
         raise StoreError(f"opening the database {url!r}: {exc}") from exc

@@ -194,3 +194,16 @@ def claim_due(conn: Connection, now: datetime, limit: int, lease_seconds: float)
             leases[source_id] = (token, fence + 1)
     rows = source_rows(conn, list(leases))
     return [Claim(rows[sid], token, fence) for sid, (token, fence) in leases.items()]
+
+
+def release_leases(conn: Connection, tokens: Iterable[str] | None) -> int:
+    """See `Store.release_leases`."""
+    fs = fetch_state
+    free = {"lease_token": None, "lease_until": None}
+    if tokens is None:
+        return conn.execute(update(fs).where(fs.c.lease_token.is_not(None)).values(free)).rowcount
+    released = 0
+    for chunk in chunks(sorted(set(tokens))):
+        stmt = update(fs).where(fs.c.lease_token.in_(chunk)).values(free)
+        released += conn.execute(stmt).rowcount
+    return released
