@@ -1,4 +1,4 @@
-"""Hostile servers (issue 6): one poll of many misbehaving loopback sources beside a
+"""Hostile servers (issue 6): one poll of many misbehaving loopback sources (a 50 MB entry among them) beside a
 good one. Each ends as a recorded error or a capped result within the fetch deadline;
 the good source is polled and published as if they were not there."""
 
@@ -43,7 +43,7 @@ def _serve(loopback: Loopback) -> dict[str, str | None]:
     loopback.route(
         "/wrong-charset.xml", GOOD, headers={"Content-Type": "text/plain; charset=koi8-r"}
     )
-    loopback.route("/big.xml", rss("Big", [Item("b", "Big", "https://b/", "x" * (CAP + 1))]))
+    loopback.route("/big.xml", rss("Big", [Item("b", "Big", "https://b/", "x" * 50_000_000)]))
     loopback.route("/many.xml", MANY)
     loopback.handle(
         "/reset.xml", lambda r: Reply(200, iter([GOOD[:200]]), {"Content-Length": "99999"})
