@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run once check test browser lint typecheck bench bench-peers bench-clean bench-dedupe corpus-report clean
+.PHONY: install run once check test browser lint typecheck bench bench-peers bench-clean bench-dedupe corpus-report clean fuzz fuzz-atheris soak
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,8 @@ check: $(STAMP)
 	$(BIN)/aggregator check -c config.yaml
 
 lint: $(STAMP)
-	$(BIN)/ruff check aggregator tests bench
-	$(BIN)/ruff format --check aggregator tests bench
+	$(BIN)/ruff check aggregator tests bench fuzz
+	$(BIN)/ruff format --check aggregator tests bench fuzz
 
 typecheck: $(STAMP)
 	$(BIN)/mypy aggregator
@@ -67,3 +67,17 @@ bench-dedupe: $(STAMP)
 # Cleaning over ../shared/corpus: blocks removed per rule, entries emptied (none expected).
 corpus-report: $(STAMP)
 	$(BIN)/python bench/clean/corpus_report.py
+
+# Hypothesis fuzzing at FUZZ_SCALE times the default example counts (docs/fuzzing.md).
+fuzz: $(STAMP)
+	AGGREGATOR_FUZZ_SCALE=$(or $(FUZZ_SCALE),50) $(BIN)/pytest tests/test_fuzz.py --timeout=0 --hypothesis-show-statistics
+
+# Coverage-guided fuzzing of parse, clean and publish with atheris, in its own venv,
+# for FUZZ_TIME seconds; crashes land in fuzz/crashes/ (docs/fuzzing.md).
+FUZZ_VENV := .fuzzenv
+fuzz-atheris:
+	test -x $(FUZZ_VENV)/bin/python || $(PYTHON) -m venv $(FUZZ_VENV)
+	$(FUZZ_VENV)/bin/pip install --quiet -e '.[fuzz]'
+	mkdir -p fuzz/corpus fuzz/crashes
+	$(FUZZ_VENV)/bin/python fuzz/parse_clean.py fuzz/corpus ../shared/corpus/edge -max_len=65536 \
+		-max_total_time=$(or $(FUZZ_TIME),600) -artifact_prefix=fuzz/crashes/

@@ -65,7 +65,9 @@ def compile_regex(value: object) -> re.Pattern[str]:
         raise ValueError(f"expected a regular expression as a string, got {value!r}")
     try:
         return re.compile(value)
-    except re.error as exc:
+    # Not only re.error: a repeat count past 2**32 - 2 (`a{99999999999}`) overflows, and
+    # groups nested a thousand deep exhaust the recursion of re's parser.
+    except (re.error, OverflowError, RecursionError) as exc:
         raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
 
 
@@ -79,7 +81,8 @@ def check_selector(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected a CSS selector as a string, got {value!r}")
     try:
-        etree.XPath(cssselect.HTMLTranslator().css_to_xpath(value))
+        xpath = etree.XPath(cssselect.HTMLTranslator().css_to_xpath(value))
+        xpath(etree.Element("p"))  # a namespace prefix (`ns|a`) fails only when run
     except (cssselect.SelectorError, etree.XPathError) as exc:
         raise ValueError(f"invalid CSS selector {value!r}: {exc}") from None
     return value

@@ -349,8 +349,8 @@ def _entry(entry: dict[str, Any], url: str, atom: bool) -> ParsedEntry:
         author=_author(entry),
         published=_datetime(_get(entry, "published_parsed")),
         updated=_datetime(_get(entry, "updated_parsed")),
-        categories=tuple(_categories(_get(entry, "tags") or ())),
-        enclosures=tuple(_enclosures(_get(entry, "links") or (), url)),
+        categories=tuple(_categories(_items(entry, "tags"))),
+        enclosures=tuple(_enclosures(_items(entry, "links"), url)),
         base=_base(detail or summary_detail, link, url),
     )
 
@@ -358,7 +358,7 @@ def _entry(entry: dict[str, Any], url: str, atom: bool) -> ParsedEntry:
 def _link(item: dict[str, Any], atom: bool) -> str | None:
     """The alternate link of a feed or entry."""
     # feedparser sets `link` only for an alternate of an HTML type: take any alternate.
-    for candidate in _get(item, "links") or ():
+    for candidate in _items(item, "links"):
         if _get(candidate, "rel") == "alternate" and (href := _text(candidate, "href")):
             return href
     # Otherwise `link` is the id (feedparser's RSS rule: a guid is a permalink unless
@@ -370,7 +370,7 @@ def _link(item: dict[str, Any], atom: bool) -> str | None:
 
 def _content_detail(entry: dict[str, Any]) -> dict[str, Any] | None:
     """The entry's richest content: HTML or XHTML before plain text."""
-    contents = _get(entry, "content") or ()
+    contents = _items(entry, "content")
     for detail in contents:
         if _get(detail, "type") in _HTML_TYPES:
             return detail  # type: ignore[no-any-return]
@@ -398,7 +398,7 @@ def _base(detail: dict[str, Any] | None, link: str | None, url: str) -> str | No
 
 
 def _author(entry: dict[str, Any]) -> str | None:
-    names = [_text(a, "name") for a in _get(entry, "authors") or ()]
+    names = [_text(a, "name") for a in _items(entry, "authors")]
     unique = list(dict.fromkeys(n for n in names if n))
     if unique:
         return ", ".join(unique)
@@ -447,6 +447,13 @@ def _length(link: dict[str, Any]) -> int | None:
 
 
 # --- values --------------------------------------------------------------------
+
+
+def _items(mapping: dict[str, Any], key: str) -> list[Any]:
+    """The list feedparser keeps under `key` (`links`, `authors`, `tags`, `content`), or
+    none: an element of that very name in a feed (`<links href="…"/>`) puts a dict there."""
+    value = _get(mapping, key)
+    return value if isinstance(value, list) else []
 
 
 def _text(mapping: dict[str, Any], key: str) -> str | None:

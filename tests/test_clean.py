@@ -236,6 +236,39 @@ HTML_CASES: dict[str, tuple[str, str, list[str]]] = {
         ["unsafe-element"],
     ),
     "control characters removed": ("<p>a\x00b\x01c\x0cd</p>", "<p>abc d</p>", []),
+    # Found by tests/test_fuzz.py: libxml2 decoded these into the tree, past `scrub`.
+    "references to control characters removed": (
+        '<p title="&#1;">a&#1;b&#x1F;c&#12;d&#xFFFF;e&#0000011;f&#x7f</p>',
+        '<p title="">abc def</p>',
+        [],
+    ),
+    # Found by fuzz/parse_clean.py: nh3 dropped the href the tree pass kept, leaving an
+    # <a> that a second cleaning unwrapped.
+    "href running on into the text is unsafe": (
+        '<p>a <a href="https://site.example, and more words/x">b</a> c</p>',
+        "<p>a b c</p>",
+        ["unsafe-link"],
+    ),
+    "tabs and newlines in an href dropped, as a browser does": (
+        '<p><a href="https://heated.\nworld/x\ty">b</a></p>',
+        '<p><a href="https://heated.world/xy" rel="noopener noreferrer">b</a></p>',
+        [],
+    ),
+    "a catalogued link with a newline inside is still catalogued": (
+        '<p>Text here.</p><p><a href="http://feeds.feedburne\nr.com/~ff/S?a=x">Share</a></p>',
+        "<p>Text here.</p>",
+        ["feedflare", "empty-block"],
+    ),
+    "a byte order mark dropped, wherever it is": (
+        "<script>x</script>\ufeff\n<p>a\ufeffb&#xFEFF;c</p>",
+        "<p>abc</p>",
+        ["unsafe-element"],
+    ),
+    "a port past 65535 is unsafe": (
+        '<p><a href="http://a.example:99999/">b</a></p>',
+        "<p>b</p>",
+        ["unsafe-link"],
+    ),
 }
 
 
@@ -337,6 +370,7 @@ TEXT_CASES: dict[str, tuple[str, str]] = {
         "a",
     ),
     "loose text beside blocks": ("before<p>inside</p>after", "before\ninside\nafter"),
+    "references to control characters removed": ("<p>a&#1;b&#xFFFE;c</p><p>&#2;</p>", "abc"),
 }
 
 
@@ -388,6 +422,7 @@ TITLE_CASES: dict[str, tuple[str, tuple[str, ...], str, str, list[tuple[str, str
     ),
     "empty title, short text": ("<b></b>", (), "<p>Just this</p>", "Just this", []),
     "empty title and no text": ("", (), "", "(untitled)", []),
+    "references to control characters removed": ("<b>A</b>&#1;B&#xFFFF;", (), "", "AB", []),
 }
 
 

@@ -57,6 +57,16 @@ INVALID = {
         with_source(0, rules={"drop_blocks": ["(unclosed"]}),
         "sources[0].rules.drop_blocks[0]: invalid regular expression '(unclosed'",
     ),
+    # Found by tests/test_fuzz.py: re.compile raises these, not re.error, and they
+    # escaped parse_config as themselves.
+    "regex repeat count overflows": (
+        base(rules={"drop_blocks": ["a{99999999999}"]}),
+        "rules.drop_blocks[0]: invalid regular expression 'a{99999999999}': the repetition",
+    ),
+    "regex nested too deep": (
+        with_source(0, rules={"title_strip": ["(" * 1000 + ")" * 1000]}),
+        "sources[0].rules.title_strip[0]: invalid regular expression '(((",
+    ),
     "bad global title regex": (
         base(rules={"title_strip": ["ok", "[z-a]"]}),
         "rules.title_strip[1]: invalid regular expression",
@@ -72,6 +82,11 @@ INVALID = {
     "pseudo-element selector": (
         base(rules={"remove": ["p::after"]}),
         "rules.remove[0]: invalid CSS selector 'p::after': Pseudo-elements are not supported",
+    ),
+    # Found by tests/test_fuzz.py: it compiled, then failed in every worker's clean stage.
+    "selector with a namespace prefix": (
+        base(rules={"remove": ["ns|a"]}),
+        "rules.remove[0]: invalid CSS selector 'ns|a': Undefined namespace prefix",
     ),
     "selector not a string": (
         base(rules={"remove": [["div"]]}),

@@ -205,6 +205,7 @@ INVALID_SELECTORS = {
     "empty": ("", "invalid CSS selector '': Expected selector"),
     "pseudo-element": ("p::before", "invalid CSS selector 'p::before': Pseudo-elements"),
     "dangling combinator": ("div >", "invalid CSS selector 'div >'"),
+    "namespace prefix": ("ns|a", "invalid CSS selector 'ns|a': Undefined namespace prefix"),
 }
 
 

@@ -1,6 +1,7 @@
-"""Hostile servers (issue 6): one poll of many misbehaving loopback sources (a 50 MB entry among them) beside a
-good one. Each ends as a recorded error or a capped result within the fetch deadline;
-the good source is polled and published as if they were not there."""
+"""Hostile servers (issue 6): one poll of many misbehaving loopback sources (a 50 MB
+entry among them) beside a good one. Each ends as a recorded error or a capped result
+within the fetch deadline; the good source is polled and published as if they were
+not there."""
 
 from __future__ import annotations
 

@@ -13,7 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.urls import TRACKING_PARAMS, canonical_url, story_url, strip_tracking
+from aggregator.urls import (
+    TRACKING_PARAMS,
+    canonical_url,
+    is_safe_link,
+    story_url,
+    strip_tracking,
+)
 
 MERGE = [
     # tracking
@@ -824,3 +830,26 @@ def test_canonical_url_and_strip_tracking_unchanged(
 
 def test_story_only_tracking_names_stay_out_of_tracking_params() -> None:
     assert not {"ncid", "xtor", "spm", "_ga", "at_medium", "usqp"} & TRACKING_PARAMS
+
+
+@pytest.mark.parametrize(
+    ("url", "safe"),
+    [
+        ("https://a.example/x", True),
+        ("HTTP://A.EXAMPLE:8080", True),
+        ("https://bücher.example/", True),
+        ("https://[::1]/x", True),
+        ("javascript:alert(1)", False),
+        ("https:///x", False),
+        ("/relative", False),
+        # Found by fuzz/parse_clean.py: urlsplit takes these into the host; nh3 refuses them.
+        ("https://site.example, and more words/x", False),
+        ("https://a\u3000b.example/", False),
+        ("https://a<b.example/", False),
+        ("http://a.example:99999/", False),
+        ("http://a.example:x/", False),
+        ("https://b%C3%BCcher.example/", True),  # how libxml2 writes an IDN host
+    ],
+)
+def test_is_safe_link(url: str, safe: bool) -> None:
+    assert is_safe_link(url) is safe

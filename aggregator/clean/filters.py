@@ -125,9 +125,11 @@ def compile_selector(selector: str) -> etree.XPath:
     HTMLTranslator, as `config.check_selector` validates: element names match
     case-insensitively, as lxml's HTML parser lower-cases them."""
     try:
-        return etree.XPath(cssselect.HTMLTranslator().css_to_xpath(selector))
+        xpath = etree.XPath(cssselect.HTMLTranslator().css_to_xpath(selector))
+        xpath(etree.Element("p"))  # a namespace prefix (`ns|a`) fails only when run
     except (cssselect.SelectorError, etree.XPathError) as exc:
         raise ValueError(f"invalid CSS selector {selector!r}: {exc}") from None
+    return xpath
 
 
 def compile_selectors(selectors: Sequence[str]) -> tuple[SelectorRule, ...]:

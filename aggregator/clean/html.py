@@ -54,12 +54,17 @@ for _tags, _flag in (
     for _tag in _tags:
         _FLAGS[_tag] = _FLAGS.get(_tag, 0) | _flag
 
-# Characters libxml2 cannot hold in a tree (two patterns: one with re.IGNORECASE
-# scans four times slower), and end tags after which it drops content.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
+# Characters libxml2 cannot hold in a tree, and U+FEFF (a BOM or zero-width no-break
+# space), which nh3 drops at the start of its input only: a fragment left starting with
+# one changed when cleaned again. Then end tags after which libxml2 drops content (two
+# patterns: one with re.IGNORECASE scans four times slower).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufeff\ufffe\uffff\ud800-\udfff]")
 _END_OF_DOCUMENT = re.compile(r"</(?:[bB][oO][dD][yY]|[hH][tT][mM][lL])\b[^>]*>")
+# A numeric character reference (the `;` is optional in HTML), which libxml2 decodes.
+_CHAR_REF = re.compile(r"&#(?:[xX]0*([0-9a-fA-F]{1,6})(?![0-9a-fA-F])|0*([0-9]{1,7})(?![0-9]));?")
 _SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")
-_PLAIN_HTTP_URL = re.compile(r"https?://[a-z0-9.-]+(?::[0-9]{1,5})?(?:[/?#]|$)", re.IGNORECASE)
+# Ports of five digits go the slow way: is_safe_link refuses those past 65535, as nh3 does.
+_PLAIN_HTTP_URL = re.compile(r"https?://[a-z0-9.-]+(?::[0-9]{1,4})?(?:[/?#]|$)", re.IGNORECASE)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _TINY_SIZE = re.compile(r"\s*[01](?:\.0*)?\s*(?:px)?\s*")
 _TINY_STYLE = re.compile(
@@ -82,6 +87,8 @@ _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=Fa
 def parse_fragment(html: str) -> Element:
     """Parse an HTML fragment into a detached `<body>` element holding all of it."""
     html = scrub(html)
+    if "&#" in html:
+        html = _CHAR_REF.sub(_scrub_reference, html)
     if _END_OF_DOCUMENT.search(html):
         html = _END_OF_DOCUMENT.sub("", html)
     # No closing tags: a <plaintext> in the input would swallow them as text.
@@ -95,6 +102,17 @@ def scrub(text: str) -> str:
     if _CONTROL.search(text):
         return _CONTROL.sub(lambda m: " " if m.group() == "\x0c" else "", text)
     return text
+
+
+def _scrub_reference(match: re.Match[str]) -> str:
+    """A reference to a character `scrub` removes, removed as `scrub` does: libxml2 would
+    put `&#1;` or `&#xFFFF;` into the tree as the character, past `scrub`. (U+0000,
+    surrogates and numbers past U+10FFFF it reads as U+FFFD, which XML allows.)"""
+    hexadecimal, decimal = match.groups()
+    code = int(hexadecimal, 16) if hexadecimal else int(decimal)
+    if code == 0 or 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+        return match.group()
+    return scrub(chr(code)) if _CONTROL.match(chr(code)) else match.group()
 
 
 def serialize(root: Element) -> str:
@@ -279,7 +297,7 @@ class TreePass:
         if raw is None:
             return None
         # As written: tracking parameters are signs too.
-        match = C.LINK_PATTERN.match(raw.strip()) if self.catalogue else None
+        match = C.LINK_PATTERN.match(_as_read(raw).strip()) if self.catalogue else None
         if match is not None:
             return Removal(C.rule_of(match), raw[:SAMPLE])
         href = self._absolute(raw)
@@ -297,7 +315,7 @@ class TreePass:
 
     def _absolute(self, raw: str) -> str | None:
         """`raw` resolved against the base and stripped of tracking; None if unusable."""
-        url = raw.strip()
+        url = _as_read(raw).strip()
         if url and not url.startswith(("http://", "https://")):
             url = self._resolve(url)
         return strip_tracking(url) if url else None  # "" is no URL, not the base
@@ -503,6 +521,14 @@ def _split_base(base: str | None) -> tuple[str | None, str, str]:
     assert base is not None
     parts = urlsplit(base)
     return base, parts.scheme, f"{parts.scheme}://{parts.netloc}"
+
+
+def _as_read(url: str) -> str:
+    """`url` as a browser reads it: without tabs and newlines (WHATWG URL), which feeds
+    put into long hrefs. Kept, they reach nh3 as `%0A`, and it drops the href."""
+    if "\n" in url or "\t" in url or "\r" in url:
+        return url.replace("\n", "").replace("\t", "").replace("\r", "")
+    return url
 
 
 def _is_pixel(el: Element) -> bool:
