@@ -68,6 +68,13 @@ bench-dedupe: $(STAMP)
 corpus-report: $(STAMP)
 	$(BIN)/python bench/clean/corpus_report.py
 
+# The daemon for 10 minutes against 200 changing loopback sources: prints RSS, descriptors,
+# threads and poll latency over time, then PASS/FAIL. SOAK_ARGS="--minutes 2 --warmup 0.5"
+# for a quick run.
+soak: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
+
 # Hypothesis fuzzing at FUZZ_SCALE times the default example counts (docs/fuzzing.md).
 fuzz: $(STAMP)
 	AGGREGATOR_FUZZ_SCALE=$(or $(FUZZ_SCALE),50) $(BIN)/pytest tests/test_fuzz.py --timeout=0 --hypothesis-show-statistics

@@ -239,5 +239,9 @@ class HttpServer:
 
     def close(self) -> None:
         self._closing.set()
+        # Requests being served finish first (5 s at most): waitress's close() alone
+        # shuts the loop's wake-up pipe under them, and their thread then writes to a
+        # closed descriptor, or to a file that reused its number (found by the soak).
+        self._server.task_dispatcher.shutdown(timeout=5)
         self._server.close()
         self._thread.join(timeout=5)

@@ -17,6 +17,7 @@ ignored); anything unrouted is a 404. Handlers take a `Request` and return a `Re
     server.handle(path, handler)                   handler(Request) -> Reply, for anything else
 
     server.requests / server.requests_to(path)     every Request(method, path, headers, started)
+                                                   (none kept with `Loopback(record=False)`)
     server.max_in_flight                           most requests ever being served at once
     server.connections                             TCP connections ever accepted
 
@@ -74,8 +75,9 @@ Handler = Callable[[Request], Reply]
 class Loopback:
     """The server; see the module docstring."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, record: bool = True) -> None:
         self.stopping = threading.Event()
+        self.record = record  # False: `requests` stays empty (a long soak would pile them up)
         self._routes: dict[str, Handler] = {}
         self._requests: list[Request] = []
         self._lock = threading.Lock()
@@ -194,7 +196,8 @@ class Loopback:
 
     def _arrived(self, request: Request) -> Handler:
         with self._lock:
-            self._requests.append(request)
+            if self.record:
+                self._requests.append(request)
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
         return self._routes.get(urlsplit(request.path).path, _not_found)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import http.client
+import logging
 import os
+import threading
 import time
 from collections.abc import Iterator
 from email.utils import formatdate
@@ -162,3 +165,39 @@ def test_the_subscription_list_when_given(tmp_path: Path) -> None:
 
 def test_no_subscription_list_unless_given(served: tuple[HttpServer, Config]) -> None:
     assert request(served[0], "/opml")[0] == 404
+
+
+def test_closing_while_a_request_is_served(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by the soak (bench/soak.py): `close` shut waitress's wake-up pipe under a
+    request still being served, whose thread then wrote to the closed descriptor (or to
+    whatever file had reused its number): EBADF, logged as an error with a traceback."""
+    config = parse_config({"topics": {"t": {"title": "T"}}, "sources": []}, tmp_path)
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_metrics() -> bytes:
+        entered.set()
+        release.wait(10)
+        return b"up 1\n"
+
+    def client() -> None:  # the answer may be cut off by the close: not asserted
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=2)
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            connection.request("GET", "/metrics")
+            connection.getresponse().read()
+        connection.close()
+
+    server = HttpServer(FeedApp(lambda: config, metrics=slow_metrics), "127.0.0.1", 0)
+    server.start()
+    asking = threading.Thread(target=client)
+    asking.start()
+    assert entered.wait(10)
+    closing = threading.Thread(target=server.close)
+    closing.start()
+    time.sleep(0.3)  # close() is under way while the request is still being served
+    release.set()
+    closing.join(10)
+    asking.join(10)
+    time.sleep(0.3)  # what the request's thread does after it is released
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
