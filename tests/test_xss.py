@@ -29,18 +29,11 @@ from lxml import etree
 from aggregator.clean import clean_entry
 from aggregator.clean.html import scrub
 from aggregator.clean.sanitize import ALLOWED_TAGS, LINK_REL
-from aggregator.models import (
-    CleanEntry,
-    CleanFeed,
-    OriginFeed,
-    ParsedEntry,
-    PublishedEntry,
-    TopicFeed,
-)
-from aggregator.publish import render_topic
+from aggregator.models import CleanEntry, CleanFeed, ParsedEntry
 from aggregator.urls import strip_tracking
 from aggregator.worker import PlainRules, parse_and_clean
 from tests.atom_schema import SCHEMA_AVAILABLE, validate_atom
+from tests.invariants import publish
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 FEED_URL = "https://site.example/feed.xml"
@@ -407,29 +400,6 @@ PLACEMENTS: dict[str, Callable[[str], bytes]] = {
     "rss-author-category": lambda p: rss_feed(creator=p, category=p),
     "atom-author": lambda p: atom_feed(author=p),
 }
-
-
-def publish(feed: CleanFeed) -> bytes:
-    """Render the cleaned entries as the pipeline does: one topic, fields as stored."""
-    origin = OriginFeed(id=FEED_URL, title=feed.title, link=feed.link, self_url=FEED_URL)
-    entries = tuple(
-        PublishedEntry(
-            output_id=f"tag:aggregator,2025:{n}",
-            title=entry.title,
-            link=entry.link,
-            content=entry.content,
-            summary=entry.summary,
-            author=entry.author,
-            published=entry.published or T0,
-            updated=entry.updated or entry.published or T0,
-            categories=("world", *(c for c in entry.categories if c != "world")),
-            enclosures=entry.enclosures,
-            origin=origin,
-        )
-        for n, entry in enumerate(feed.entries)
-    )
-    topic = TopicFeed("world", "World", None, "https://feeds.example/world.xml", T0, entries)
-    return render_topic(topic, author="Bot", generator_version="1")
 
 
 # --- what a published feed must never hold ----------------------------------------
