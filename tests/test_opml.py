@@ -15,6 +15,7 @@ from aggregator.errors import ConfigError
 from aggregator.opml import Subscription, export_opml, read_opml
 
 ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
 NOW = datetime(2025, 3, 5, 9, 0, tzinfo=UTC)
 
 READER_EXPORT = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -163,3 +164,31 @@ def test_export_lists_every_source_with_its_topics(
     back = read_opml(out.read_bytes())
     assert [(s.url, s.categories) for s in back] == [(s.url, s.topics) for s in config.sources]
     assert back[0].title == config.sources[0].name
+
+
+CORPUS_OPML = sorted((SHARED / "corpus" / "opml").glob("*"))
+
+
+@pytest.mark.skipif(not CORPUS_OPML, reason="no corpus OPML at ../shared/corpus/opml")
+def test_every_corpus_opml_file_is_imported_or_refused_naming_it(
+    config_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The corpus's OPML files (issue 6: every file of the corpus is processed): each is
+    imported into a valid config, or refused with an error naming it, the config
+    untouched."""
+    imported = 0
+    for path in CORPUS_OPML:
+        before = config_copy.read_bytes()
+        known = len(load_config(config_copy).sources)
+        code = main(["import-opml", "-c", str(config_copy), str(path), "--topic", "tech"])
+        out, err = capsys.readouterr()
+        if code == 0:
+            imported += 1
+            summary = out.splitlines()[-1]  # "N added, M skipped; …" or "nothing added; …"
+            added = 0 if summary.startswith("nothing added") else int(summary.split()[0])
+            assert len(load_config(config_copy).sources) == known + added, path.name
+        else:
+            assert code == 2 and str(path) in err, (path.name, err)
+            assert config_copy.read_bytes() == before, path.name
+    assert imported >= len(CORPUS_OPML) // 2  # most are subscription lists
+    assert len(load_config(config_copy).sources) > 3
