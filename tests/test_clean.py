@@ -665,3 +665,27 @@ def test_output_has_no_script(html: str) -> None:
         for name in ("href", "src"):
             url = el.get(name)
             assert url is None or re.match(r"(?:https?://[^/]|mailto:)", url), url
+
+
+def test_a_character_reference_is_removed_exactly_when_scrub_removes_its_character() -> None:
+    """`parse_fragment` drops references to what `scrub` drops (libxml2 would decode them
+    past it), and only those: U+0000, surrogates and numbers past U+10FFFF are kept, as
+    libxml2 reads them as U+FFFD. Every written form: decimal, hex, zero-padded, without
+    the `;`, and followed by a digit that makes it another number."""
+    from aggregator.clean.html import _BAD_REF, _scrub_reference, scrub
+
+    def cleaned(form: str, code: int) -> str:
+        """What `form`, a reference to `code` then "z", must become."""
+        if code == 0 or 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+            return form + "z"
+        gone = scrub(chr(code))  # "" or " " (a form feed), or the character: kept
+        return gone + "z" if gone != chr(code) else form + "z"
+
+    codes = [*range(0x3000), *range(0xD7F0, 0xE010), *range(0xFDF0, 0x10010), 0x10FFFF, 0x110000]
+    for code in codes:
+        forms = [(f"&#{code};", code), (f"&#00{code}", code), (f"&#x{code:x};", code)]
+        forms += [(f"&#X00{code:X}", code), (f"&#{code}7", code * 10 + 7)]
+        forms += [(f"&#x{code:x}A", code * 16 + 10)]
+        for form, number in forms:
+            removed = _BAD_REF.sub(_scrub_reference, form + "z")
+            assert removed == cleaned(form, number), (form, removed)
