@@ -5,6 +5,8 @@ not there."""
 
 from __future__ import annotations
 
+import signal
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,9 +14,10 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from aggregator.models import PollResult
+from aggregator.models import PollResult, SourceRow
+from aggregator.store import Store
 from tests.atom_schema import SCHEMA_AVAILABLE, validate_atom
-from tests.feeds import Item, article, poll_over_http, rss
+from tests.feeds import Item, article, free_port, poll_over_http, popen, rss, wait_for, write_config
 from tests.loopback import Loopback, Reply
 
 NOW = datetime(2025, 3, 5, 9, 0, tzinfo=UTC)
@@ -99,3 +102,51 @@ def test_each_hostile_server_ends_as_an_error_or_a_capped_result(
     entries = feedparser.parse(data).entries
     assert len(entries) == 50
     assert "A good story" in [e.title for e in entries]
+
+
+@pytest.mark.slow
+def test_the_daemon_keeps_running_among_hostile_servers(loopback: Loopback, tmp_path: Path) -> None:
+    """The same servers polled by `aggregator run`: each source's state records its
+    error, the good ones are published, `/healthz` stays 200, SIGTERM stops it cleanly."""
+    expected = _serve(loopback)
+    port = free_port()
+    poll = {"host_spacing": "0s", "per_host": 16, "workers": 16, "timeout": "2s"}
+    config = write_config(
+        tmp_path / "config.yaml",
+        {
+            "topics": {"t": {"title": "T"}},
+            "sources": [{"url": loopback.url(f"/{name}"), "topics": ["t"]} for name in expected],
+            "poll": poll | {"max_bytes": "4MiB", "max_redirects": 10},
+            "server": {"host": "127.0.0.1", "port": port},
+        },
+    )
+    store_url = f"sqlite:///{tmp_path / 'data' / 'test.db'}"
+    feed = tmp_path / "feeds" / "t.xml"
+
+    def recorded() -> dict[str, SourceRow]:
+        if not (tmp_path / "data" / "test.db").exists():
+            return {}
+        store = Store(store_url)
+        try:
+            return {s.url.rsplit("/", 1)[1]: s for s in store.sources() if s.status is not None}
+        finally:
+            store.close()
+
+    daemon = popen("run", "-c", str(config), cwd=tmp_path)
+    try:
+        wait_for(lambda: len(recorded()) == len(expected), 60, "every source polled")
+        wait_for(lambda: feed.exists() and b"A good story" in feed.read_bytes(), 10, "publish")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as answer:
+            assert answer.status == 200
+        assert daemon.poll() is None  # still running
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _, log = daemon.communicate(timeout=60)
+    assert daemon.returncode == 0, log
+    assert "Traceback" not in log
+    for name, source in recorded().items():
+        error = expected[name]
+        if error is None:
+            assert source.status == "ok", (name, source.last_error)
+        else:
+            assert source.status == "error" and error in (source.last_error or ""), name
