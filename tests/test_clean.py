@@ -269,6 +269,16 @@ HTML_CASES: dict[str, tuple[str, str, list[str]]] = {
         "<p>b</p>",
         ["unsafe-link"],
     ),
+    "a host ending in a number that is no IPv4 address is unsafe": (
+        '<p><a href="http://plasmas2.0">b</a> <a href="http://1.2.3.4/">c</a></p>',
+        '<p>b <a href="http://1.2.3.4/" rel="noopener noreferrer">c</a></p>',
+        ["unsafe-link"],
+    ),
+    "a host in punycode that does not decode is unsafe": (
+        '<p><a href="http://xn--a.example/">b</a> <a href="http://xn--p1ai/">c</a></p>',
+        '<p>b <a href="http://xn--p1ai/" rel="noopener noreferrer">c</a></p>',
+        ["unsafe-link"],
+    ),
 }
 
 

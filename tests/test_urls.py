@@ -849,6 +849,25 @@ def test_story_only_tracking_names_stay_out_of_tracking_params() -> None:
         ("http://a.example:99999/", False),
         ("http://a.example:x/", False),
         ("https://b%C3%BCcher.example/", True),  # how libxml2 writes an IDN host
+        # A host whose last label is a number is an IPv4 address to a WHATWG parser.
+        ("http://plasmas2.0/", False),
+        ("http://a.2/", False),
+        ("http://999.1.1.1/", False),
+        ("http://1.2.3.4.5/", False),
+        ("http://1.2.3.08/", False),
+        ("http://1.2.3.4/", True),
+        ("http://1.2.3.4./", True),
+        ("http://0x7f.1/", True),
+        ("http://010.0.0.1/", True),
+        ("http://16909060/", True),
+        ("http://4294967296/", False),
+        ("http://a.example.2b/", True),
+        ("http://2.example/", True),
+        # Punycode that does not decode.
+        ("http://xn--a.example/", False),
+        ("http://XN--ABC-.example/", False),
+        ("http://xn--bcher-kva.example/", True),
+        ("http://xn--p1ai/", True),
     ],
 )
 def test_is_safe_link(url: str, safe: bool) -> None:
