@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from typing import NamedTuple
-from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, unquote_plus, urlsplit, urlunsplit
 
 # Query parameters that only track the reader: never part of what a URL names.
 TRACKING_PARAMS = frozenset(
@@ -99,7 +99,7 @@ def _param_name(part: str) -> str:
 # urlsplit still puts in one: an href whose closing quote was lost runs on into the text
 # (`https://a.example, and more words/`). nh3 dropped such an href after the clean stage
 # had kept it, so an entry cleaned twice came out two ways. Not `%`: libxml2 writes an
-# IDN host percent-encoded, and nh3 reads it back.
+# IDN host percent-encoded, and nh3 reads it back (the host is checked decoded).
 _NOT_IN_HOST = re.compile(r"[\s<>^|\x00-\x1f\x7f]")
 
 
@@ -114,9 +114,19 @@ def is_safe_link(url: str | None) -> bool:
         return False
     if parts.scheme.lower() not in SAFE_SCHEMES or not host:
         return False
+    if "%" in host:  # read as nh3 reads it: percent-decoded, as UTF-8
+        if _BAD_PERCENT.search(host):
+            return False
+        try:
+            host = unquote(host, errors="strict").lower()
+        except UnicodeDecodeError:
+            return False
     if _NOT_IN_HOST.search(host) is not None:
         return False
     return _plausible_ipv4(host) and ("xn--" not in host or _valid_punycode(host))
+
+
+_BAD_PERCENT = re.compile(r"%(?![0-9a-fA-F]{2})")  # `sta%koverflow.com`: no host
 
 
 def _valid_punycode(host: str) -> bool:

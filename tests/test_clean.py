@@ -274,6 +274,11 @@ HTML_CASES: dict[str, tuple[str, str, list[str]]] = {
         '<p>b <a href="http://1.2.3.4/" rel="noopener noreferrer">c</a></p>',
         ["unsafe-link"],
     ),
+    "a host with a broken percent escape is unsafe": (
+        '<p><a href="http://sta%koverflow.com/">b</a></p>',
+        "<p>b</p>",
+        ["unsafe-link"],
+    ),
     "a host in punycode that does not decode is unsafe": (
         '<p><a href="http://xn--a.example/">b</a> <a href="http://xn--p1ai/">c</a></p>',
         '<p>b <a href="http://xn--p1ai/" rel="noopener noreferrer">c</a></p>',

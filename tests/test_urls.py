@@ -868,6 +868,13 @@ def test_story_only_tracking_names_stay_out_of_tracking_params() -> None:
         ("http://XN--ABC-.example/", False),
         ("http://xn--bcher-kva.example/", True),
         ("http://xn--p1ai/", True),
+        # A percent-encoded host is judged decoded, as nh3 reads it.
+        ("http://sta%koverflow.com/", False),
+        ("http://a%20b.example/", False),
+        ("http://a%3cb.example/", False),
+        ("http://a%ff.example/", False),
+        ("http://a%41.example/", True),
+        ("http://1%2e2.3.4/", True),
     ],
 )
 def test_is_safe_link(url: str, safe: bool) -> None:
