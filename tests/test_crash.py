@@ -249,7 +249,10 @@ def test_sigkill_the_daemon_while_it_polls_and_publishes(
         older = [key for key, seen in before.items() if after.get(key, seen) < seen]
         assert lost == [] and older == [], (generation, lost[:5], older[:5])
         before = after
-    assert min(landed.values()) >= KILLS // 5 and released >= KILLS // 5, (landed, released)
+    # Kills landed mid-poll and after it (the publish tick), not only at start; how many
+    # of the aims at the start land before the first poll depends on the machine's speed.
+    assert landed["polling"] >= KILLS // 5 and landed["after the poll"] >= KILLS // 5, landed
+    assert landed["starting"] >= KILLS // 10 and released >= KILLS // 5, (landed, released)
 
     # Polling resumes at once: the leases the last kill left (mid-poll) are given back
     # at start, not waited out (2 × timeout + 60 s).
