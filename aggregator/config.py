@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
@@ -28,6 +28,9 @@ from pydantic import (
 )
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -73,19 +76,28 @@ def compile_regex(value: object) -> re.Pattern[str]:
 
 def check_selector(value: object) -> str:
     """A CSS selector that compiles to XPath, as `clean.filters.compile_selector` will
-    compile it in a worker process (same translator: keep the two in step)."""
+    compile it in a worker process (both through `css_xpath`)."""
+    if not isinstance(value, str):
+        raise ValueError(f"expected a CSS selector as a string, got {value!r}")
+    css_xpath(value)
+    return value
+
+
+def css_xpath(selector: str) -> etree.XPath:
+    """A CSS selector as an XPath evaluator over an HTML tree; ValueError if invalid.
+
+    HTMLTranslator: element names match case-insensitively, as lxml's HTML parser
+    lower-cases them."""
     # Imported here: only a config with `remove` rules loads lxml in the polling process.
     import cssselect
     from lxml import etree
 
-    if not isinstance(value, str):
-        raise ValueError(f"expected a CSS selector as a string, got {value!r}")
     try:
-        xpath = etree.XPath(cssselect.HTMLTranslator().css_to_xpath(value))
+        xpath = etree.XPath(cssselect.HTMLTranslator().css_to_xpath(selector))
         xpath(etree.Element("p"))  # a namespace prefix (`ns|a`) fails only when run
     except (cssselect.SelectorError, etree.XPathError) as exc:
-        raise ValueError(f"invalid CSS selector {value!r}: {exc}") from None
-    return value
+        raise ValueError(f"invalid CSS selector {selector!r}: {exc}") from None
+    return xpath
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]

@@ -245,9 +245,7 @@ class Daemon:
             app = self._app
             if app is None or self._stop.is_set():
                 return
-            if self._unreleased:  # claims of an earlier tick whose polls were not saved
-                app.store.release_leases(self._unreleased)
-                self._unreleased.clear()
+            self._give_back(app.store)  # claims of an earlier tick, if that failed
             now = self.clock()
             poll = app.config.poll
             lease = 2 * poll.timeout + 60.0  # fetch deadline plus parse and save, with margin
@@ -263,8 +261,13 @@ class Daemon:
                 # refused, a fetch skipped by a stop) are due again now, not when
                 # their leases run out.
                 self._unreleased.update(tokens.values())
-                app.store.release_leases(self._unreleased)
-                self._unreleased.clear()
+                self._give_back(app.store)
+
+    def _give_back(self, store: Store) -> None:
+        """Release the leases in `_unreleased`; kept for the next tick if the store fails."""
+        if self._unreleased:
+            store.release_leases(self._unreleased)
+            self._unreleased.clear()
 
     def _publish(self) -> None:
         self._tick("publish", self._publish_once)

@@ -7,9 +7,12 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from email.message import Message
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -118,6 +121,16 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str, every: float 
             return
         time.sleep(every)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, Message, bytes]:
+    """GET `url`: status, headers and body, error statuses included."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers, exc.read()
 
 
 def status_lines(stdout: str) -> dict[str, str]:

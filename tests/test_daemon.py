@@ -5,9 +5,6 @@ from __future__ import annotations
 import shutil
 import signal
 import time
-import urllib.error
-import urllib.request
-from email.message import Message
 from pathlib import Path
 
 import feedparser
@@ -15,19 +12,10 @@ import pytest
 import yaml
 
 from tests.atom_schema import SCHEMA_AVAILABLE, validate_atom
-from tests.feeds import ROOT, Item, article, free_port, popen, rss, wait_for, write_config
+from tests.feeds import ROOT, Item, article, free_port, get, popen, rss, wait_for, write_config
 from tests.loopback import Loopback
 
 pytestmark = pytest.mark.slow
-
-
-def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, Message, bytes]:
-    request = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.headers, exc.read()
 
 
 def titles(data: bytes) -> list[str]:

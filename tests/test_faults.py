@@ -11,8 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +24,7 @@ from aggregator.fetch import FakeFetcher
 from aggregator.pipeline import Pipeline
 from aggregator.store import Store
 from tests.atom_schema import SCHEMA_AVAILABLE, validate_atom
-from tests.feeds import Item, article, free_port, popen, rss, wait_for, write_config
+from tests.feeds import Item, article, free_port, get, popen, rss, wait_for, write_config
 from tests.loopback import Loopback
 
 NOW = datetime(2025, 3, 5, 9, 0, tzinfo=UTC)
@@ -155,10 +153,10 @@ def test_a_database_locked_by_another_process_fails_ticks_not_the_daemon(
             assert locker.stdout.readline() == "locked\n"
             news = Item("a-2", "Second story", "https://a.example/2", article("second"), LATER)
             loopback.feed("/a.xml", rss("A", [news, first]), etag='"2"')
-            wait_for(lambda: _health(site)[0] == 503, 30, "/healthz to report the lock")
-            reason = _health(site)[1]
+            wait_for(lambda: get(f"{site}/healthz")[0] == 503, 30, "/healthz to report the lock")
+            reason = get(f"{site}/healthz")[2].decode()
             assert "the store fails, retrying" in reason and "database is locked" in reason
-            assert _health(site, "/")[0] == 200  # readers are not blocked
+            assert get(f"{site}/")[0] == 200  # readers are not blocked
             assert shown() == ["First story"]
         finally:
             locker.stdin.write("release\n")
@@ -166,7 +164,7 @@ def test_a_database_locked_by_another_process_fails_ticks_not_the_daemon(
             locker.wait(timeout=10)
             locker.stdout.close()
         wait_for(lambda: shown() == ["Second story", "First story"], 30, "the news published")
-        wait_for(lambda: _health(site)[0] == 200, 10, "/healthz to recover")
+        wait_for(lambda: get(f"{site}/healthz")[0] == 200, 10, "/healthz to recover")
     finally:
         daemon.send_signal(signal.SIGTERM)
         _, log = daemon.communicate(timeout=30)
@@ -179,11 +177,3 @@ def test_a_database_locked_by_another_process_fails_ticks_not_the_daemon(
         assert [s.status for s in store.sources()] == ["ok"]
     finally:
         store.close()
-
-
-def _health(site: str, path: str = "/healthz") -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(site + path, timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()

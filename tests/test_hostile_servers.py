@@ -6,7 +6,6 @@ not there."""
 from __future__ import annotations
 
 import signal
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +16,17 @@ import pytest
 from aggregator.models import PollResult, SourceRow
 from aggregator.store import Store
 from tests.atom_schema import SCHEMA_AVAILABLE, validate_atom
-from tests.feeds import Item, article, free_port, poll_over_http, popen, rss, wait_for, write_config
+from tests.feeds import (
+    Item,
+    article,
+    free_port,
+    get,
+    poll_over_http,
+    popen,
+    rss,
+    wait_for,
+    write_config,
+)
 from tests.loopback import Loopback, Reply
 
 NOW = datetime(2025, 3, 5, 9, 0, tzinfo=UTC)
@@ -136,8 +145,7 @@ def test_the_daemon_keeps_running_among_hostile_servers(loopback: Loopback, tmp_
     try:
         wait_for(lambda: len(recorded()) == len(expected), 60, "every source polled")
         wait_for(lambda: feed.exists() and b"A good story" in feed.read_bytes(), 10, "publish")
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as answer:
-            assert answer.status == 200
+        assert get(f"http://127.0.0.1:{port}/healthz")[0] == 200
         assert daemon.poll() is None  # still running
     finally:
         daemon.send_signal(signal.SIGTERM)

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
-import cssselect
 from lxml import etree
 
+from ..config import css_xpath
 from ..models import Removal
 from .html import SAMPLE, remove_keeping_tail
 
@@ -120,16 +120,8 @@ class SelectorRule:
 
 @lru_cache(maxsize=256)  # every source's rules compile in every worker: once per selector
 def compile_selector(selector: str) -> etree.XPath:
-    """A CSS selector as an XPath evaluator over an HTML tree; ValueError if invalid.
-
-    HTMLTranslator, as `config.check_selector` validates: element names match
-    case-insensitively, as lxml's HTML parser lower-cases them."""
-    try:
-        xpath = etree.XPath(cssselect.HTMLTranslator().css_to_xpath(selector))
-        xpath(etree.Element("p"))  # a namespace prefix (`ns|a`) fails only when run
-    except (cssselect.SelectorError, etree.XPathError) as exc:
-        raise ValueError(f"invalid CSS selector {selector!r}: {exc}") from None
-    return xpath
+    """`config.css_xpath`, cached: the check the config passed, compiled for use."""
+    return css_xpath(selector)
 
 
 def compile_selectors(selectors: Sequence[str]) -> tuple[SelectorRule, ...]:
