@@ -154,6 +154,10 @@ class Pipeline:
         # Set when the daemon stops: fetches not yet started are skipped, so a poll of
         # many sources ends as soon as the ones under way are saved.
         self.stopping = threading.Event()
+        # Temp files older than this pipeline were left by a run that was killed
+        # mid-write; the first publish removes them (`publish.sweep_temp_files`).
+        self._created = time.time()
+        self._swept = False
         _keep_big_buffers_out_of_the_heap()
 
     # --- lifecycle ------------------------------------------------------------
@@ -481,6 +485,8 @@ class Pipeline:
         files actually (re)written. A topic that fails to publish stays dirty."""
         written = []
         dirty = dict(self.store.dirty_topics())
+        if not self._swept:
+            self._sweep()
         for topic_id in self.config.topics:
             path = self.config.output_dir / f"{topic_id}.xml"
             if topic_id not in dirty and path.exists():
@@ -494,6 +500,14 @@ class Pipeline:
             if topic_id in dirty:
                 self.store.mark_published(topic_id, dirty[topic_id], now)
         return written
+
+    def _sweep(self) -> None:
+        from .publish import sweep_temp_files
+
+        paths = [self.config.output_dir / f"{topic_id}.xml" for topic_id in self.config.topics]
+        for temp in sweep_temp_files(paths, self._created):
+            log.warning("removed %s, left by a run that was stopped while writing it", temp)
+        self._swept = True
 
     def topic_feed(self, topic_id: str) -> TopicFeed:
         topic = self.config.topics[topic_id]

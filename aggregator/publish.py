@@ -259,10 +259,28 @@ def _holds(path: Path, data: bytes) -> bool:
         return False
 
 
+def sweep_temp_files(paths: Iterable[Path], before: float) -> list[Path]:
+    """Remove the temp files of `paths` (`_replace_atomically`'s) last modified before
+    `before` (a time.time()): a process killed between writing one and renaming it
+    leaves it behind. Returns those removed; files that cannot be removed are left."""
+    removed = []
+    for path in paths:
+        for temp in path.parent.glob(f".{path.name}.*{_TEMP_SUFFIX}"):
+            with contextlib.suppress(OSError):
+                if temp.stat().st_mtime < before:
+                    temp.unlink()
+                    removed.append(temp)
+    return removed
+
+
+_TEMP_SUFFIX = ".tmp"
+
+
 def _replace_atomically(path: Path, data: bytes) -> None:
     """Temp file in the target's directory (so `os.replace` is a rename on one file
-    system), flushed and fsynced before it replaces the target; never left behind."""
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    system), flushed and fsynced before it replaces the target; never left behind
+    unless the process is killed (`sweep_temp_files`)."""
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=_TEMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as temp:
             # mkstemp creates 0600; the file is served, maybe by another user's server.

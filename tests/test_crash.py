@@ -42,18 +42,26 @@ def serve(loopback: Loopback, generation: int) -> None:
         loopback.feed(f"/s{n}.xml", rss(f"Source {n}", items), etag=f'"g{generation}"')
 
 
-def check_consistent(root: Path) -> None:
+TEMP_FILE = re.compile(r"^\.[a-z]\.xml\.\w+\.tmp$")  # a feed being written
+
+
+def check_consistent(root: Path, killed: bool = False) -> list[str]:
+    """Asserts the feeds and the store are whole; returns the names of temp files a
+    killed writer left (the next run removes them), which only a kill may leave."""
     for path in (root / "feeds").glob("*.xml"):
         data = path.read_bytes()
         assert not feedparser.parse(data).bozo, path
         if SCHEMA_AVAILABLE:
             assert validate_atom(data) == [], path
-    assert not [p for p in (root / "feeds").iterdir() if not p.name.endswith(".xml")]
+    others = [p.name for p in (root / "feeds").iterdir() if not p.name.endswith(".xml")]
+    left = [name for name in others if killed and TEMP_FILE.match(name)]
+    assert others == left, others
     store = Store(f"sqlite:///{root / 'data' / 'test.db'}")
     try:
         assert store.integrity_check() == []
     finally:
         store.close()
+    return left
 
 
 def test_sigkill_at_random_instants(loopback: Loopback, tmp_path: Path) -> None:
@@ -79,7 +87,7 @@ def test_sigkill_at_random_instants(loopback: Loopback, tmp_path: Path) -> None:
         time.sleep(rng.uniform(0.05, full_run))
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate(timeout=10)
-        check_consistent(tmp_path)
+        check_consistent(tmp_path, killed=True)
     result = cli("once", "-c", str(config), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     check_consistent(tmp_path)
@@ -218,6 +226,8 @@ def test_sigkill_the_daemon_while_it_polls_and_publishes(
 
     before = committed(tmp_path)
     landed = {"starting": 0, "polling": 0, "after the poll": 0}
+    left: dict[str, int] = {}  # temp file → the kill that left it
+    logs: list[str] = []
     released = 0  # runs that found leases of a killed run and gave them back
     for generation in range(1, KILLS + 1):
         serve_growing(loopback, generation)
@@ -237,12 +247,14 @@ def test_sigkill_the_daemon_while_it_polls_and_publishes(
         finally:
             log = daemon.kill()
         assert "Traceback" not in log, log
+        logs.append(log)
         released += "leases left by a run that did not stop cleanly" in log
         polled = daemon.polled()
         landed["starting" if polled == 0 else "polling" if polled < SOURCES
                else "after the poll"] += 1  # fmt: skip
 
-        check_consistent(tmp_path)
+        for name in check_consistent(tmp_path, killed=True):
+            left.setdefault(name, generation)
         check_published_once(tmp_path)
         after = committed(tmp_path)
         lost = [key for key in before if key not in after]
@@ -264,6 +276,12 @@ def test_sigkill_the_daemon_while_it_polls_and_publishes(
         log = daemon.stop()
     assert daemon.process.returncode == 0, log
     assert "leases left by a run that did not stop cleanly" in log
+    logs.append(log)
+    # A kill between a feed's temp file and its rename leaves the temp file; a later
+    # run's first publish removes it, saying so.
+    for name, generation in left.items():
+        removed = f"{name}, left by a run that was stopped"
+        assert any(removed in later for later in logs[generation:]), name
     check_consistent(tmp_path)
     check_published_once(tmp_path)
     assert len(committed(tmp_path)) == SOURCES * (KILLS + 21)  # each story once, none lost

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -177,3 +178,31 @@ def test_a_database_locked_by_another_process_fails_ticks_not_the_daemon(
         assert [s.status for s in store.sources()] == ["ok"]
     finally:
         store.close()
+
+
+def test_a_temp_file_left_by_a_killed_writer_is_removed_by_the_next_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = parse_config(
+        {
+            "storage": "sqlite:///db.sqlite",
+            "topics": {"t": {"title": "T"}},
+            "sources": [{"url": URL, "topics": ["t"]}],
+            "output": {"dir": "feeds"},
+            "poll": {"processes": 0},
+        },
+        tmp_path,
+    )
+    config.output_dir.mkdir()
+    left = config.output_dir / ".t.xml.k1ll3d.tmp"  # a run killed between write and rename
+    left.write_bytes(b"<?xml version='1.0'?><feed")
+    os.utime(left, (time.time() - 5, time.time() - 5))
+    store = Store(config.storage_url)
+    store.sync_sources(config, NOW)
+    fetcher = FakeFetcher(lambda location, validators: FakeFetcher.result(URL, rss("A", [FIRST])))
+    with Pipeline(config, store, fetcher) as pipeline, caplog.at_level(logging.WARNING):
+        pipeline.poll(store.sources(), NOW)
+        assert pipeline.publish(NOW) == [config.output_dir / "t.xml"]
+    assert sorted(p.name for p in config.output_dir.iterdir()) == ["t.xml"]
+    assert f"removed {left}, left by a run that was stopped while writing it" in caplog.text
+    store.close()

@@ -16,7 +16,7 @@ from lxml import etree
 
 from aggregator.errors import PublishError
 from aggregator.models import Enclosure, OriginFeed, PublishedEntry, TopicFeed, Via
-from aggregator.publish import also_reported, render_topic, write_if_changed
+from aggregator.publish import also_reported, render_topic, sweep_temp_files, write_if_changed
 from tests.atom_schema import SCHEMA_AVAILABLE, validate_atom
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -419,3 +419,22 @@ def test_an_unwritable_location_is_a_publish_error_naming_the_path(tmp_path: Pat
     with pytest.raises(PublishError) as caught:
         write_if_changed(path, b"<feed/>")
     assert str(path) in str(caught.value)
+
+
+def test_temp_files_left_by_a_killed_writer_are_swept(tmp_path: Path) -> None:
+    feed = tmp_path / "world.xml"
+    write_if_changed(feed, b"<feed/>")
+    stale = tmp_path / ".world.xml.k1ll3d.tmp"  # as `_replace_atomically` names them
+    fresh = tmp_path / ".world.xml.wr1t1ng.tmp"  # another writer's, still under way
+    other = tmp_path / ".tech.xml.k1ll3d.tmp"  # not a topic asked about
+    for path in (stale, fresh, other):
+        path.write_bytes(b"<fe")
+    started = time.time()
+    os.utime(stale, (started - 60, started - 60))
+    os.utime(other, (started - 60, started - 60))
+    os.utime(fresh, (started + 1, started + 1))
+    assert sweep_temp_files([feed], started) == [stale]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [".tech.xml.k1ll3d.tmp", ".world.xml.wr1t1ng.tmp", "world.xml"]
+    )
+    assert feed.read_bytes() == b"<feed/>"
